@@ -1,0 +1,66 @@
+// Child processes that cannot outlive their parent: each runs under `setpriv --pdeathsig SIGKILL`, in its own process group.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+export interface SpawnOptions {
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Append stdout and stderr to this file; inherit the parent's when absent. */
+  logFile?: string;
+}
+
+/**
+ * Spawns `command args` so that the kernel kills it when this process dies,
+ * whatever the cause (crash, SIGKILL): no orphan processes. Without setpriv
+ * (not Linux), falls back to a plain spawn and relies on the parent's cleanup.
+ * The child gets its own process group, so a terminal's Ctrl-C reaches only the
+ * parent, which then stops its children in order.
+ */
+export function spawnOwned(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  let stdio: StdioOptions = 'inherit';
+  let fd: number | undefined;
+  if (options.logFile) {
+    fd = openSync(options.logFile, 'a');
+    stdio = ['ignore', fd, fd];
+  }
+  const [file, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]]
+    : [command, [...args]];
+  try {
+    return spawn(file, argv, { env: options.env, cwd: options.cwd, stdio, detached: true });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Sends `signal` to the child's process group (the child and anything it started). */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Resolves when the child has exited (immediately if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL the group. */
+export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
+  await exited(child);
+  clearTimeout(timer);
+  // Anything the child started in its group goes too.
+  signalGroup(child, 'SIGKILL');
+}
