@@ -1,6 +1,7 @@
 // Streaming reverse-proxy primitives shared by the activator and the queue-proxy: HTTP/1.1 via undici pools, h2c via http2 sessions.
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { SluiceError } from '../errors.js';
 import { forwardableHeaders, isHopByHop } from './headers.js';
@@ -85,6 +86,14 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Names what is upstream in error messages, e.g. 'function default/hello instance hello-abc'. */
   upstreamName: string;
+  /** Extra response headers added to the upstream's response (lowercase names), e.g. x-sluice-instance. */
+  responseHeaders?: Record<string, string>;
+  /**
+   * forwardHttp1 only: the request body to stream instead of `req` itself (null = none), e.g. a
+   * byte-counting wrapper. undici destroys the body when a forward fails, so a caller that wants to
+   * retry must pass a wrapper that leaves `req` intact.
+   */
+  body?: Readable | null;
 }
 
 /** Why a forward failed; `retryable` is true only when nothing reached the upstream. */
@@ -138,13 +147,14 @@ export async function forwardHttp1(req: IncomingMessage, res: ServerResponse, po
   };
   res.once('close', onClose);
   let status = 0;
+  const body = opts.body !== undefined ? opts.body : hasBody(req) ? req : null;
   try {
     await pool.stream(
       {
         method: req.method as 'GET',
         path: opts.path,
         headers,
-        body: hasBody(req) ? req : null,
+        body,
         signal: abort.signal,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
@@ -156,6 +166,7 @@ export async function forwardHttp1(req: IncomingMessage, res: ServerResponse, po
           const value = upstreamHeaders[name];
           if (value !== undefined && !isHopByHop(name)) out[name] = value;
         }
+        if (opts.responseHeaders) Object.assign(out, opts.responseHeaders);
         res.writeHead(statusCode, out);
         return res;
       },
@@ -165,7 +176,7 @@ export async function forwardHttp1(req: IncomingMessage, res: ServerResponse, po
     if (res.headersSent) {
       res.destroy();
     }
-    throw classify(err, opts.upstreamName, req.readableDidRead);
+    throw classify(err, opts.upstreamName, body !== null && body.readableDidRead);
   } finally {
     res.off('close', onClose);
   }
@@ -216,7 +227,9 @@ export function forwardHttp2(
     upstream.on('response', (responseHeaders) => {
       status = Number(responseHeaders[':status'] ?? 502);
       const fwd: Record<string, string | string[]> = forwardableHeaders(responseHeaders);
-      if (stream.destroyed) return;
+      if (opts.responseHeaders) Object.assign(fwd, opts.responseHeaders);
+      // The caller may have answered already (e.g. 413 while the request body streamed).
+      if (stream.destroyed || stream.closed || stream.headersSent) return;
       stream.respond({ ...fwd, ':status': status }, { waitForTrailers: true });
       upstream.pipe(stream);
     });

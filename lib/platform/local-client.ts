@@ -1,0 +1,124 @@
+// The Platform interface over the local platform's gRPC API (served by `sluice up`), with watches that reconnect.
+import { CLIENT_OPTIONS, grpc, loadPlatformProto } from '../grpc.js';
+import type { Logger } from '../logger.js';
+import { parseFunctionDefinition } from '../function-spec.js';
+import type { LocalPlatformClient as GrpcLocalPlatformClient } from '../../protos/generated/sluice/platform/v1/LocalPlatform.js';
+import type { FunctionEvent__Output as FunctionEventMessage } from '../../protos/generated/sluice/platform/v1/FunctionEvent.js';
+import type { Endpoints__Output as EndpointsMessage } from '../../protos/generated/sluice/platform/v1/Endpoints.js';
+import type { ClusterStatus__Output as ClusterStatus } from '../../protos/generated/sluice/platform/v1/ClusterStatus.js';
+import type { FunctionEndpoints, FunctionEvent, Platform, Unsubscribe, WatchEventType } from './types.js';
+
+export function createPlatformGrpcClient(address: string): GrpcLocalPlatformClient {
+  const proto = loadPlatformProto();
+  return new proto.sluice.platform.v1.LocalPlatform(address, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
+}
+
+const EVENT_TYPES: Record<string, WatchEventType> = {
+  EVENT_TYPE_ADDED: 'added',
+  EVENT_TYPE_MODIFIED: 'modified',
+  EVENT_TYPE_DELETED: 'deleted',
+};
+
+/** Re-opens a server stream whenever it ends, with capped exponential backoff. */
+function keepWatching<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => void, logger: Logger, what: string): Unsubscribe {
+  let stopped = false;
+  let current: grpc.ClientReadableStream<T> | undefined;
+  let backoffMs = 50;
+  let timer: NodeJS.Timeout | undefined;
+  const start = (): void => {
+    if (stopped) return;
+    const stream = open();
+    current = stream;
+    stream.on('data', (m: T) => {
+      backoffMs = 50;
+      onMessage(m);
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (!stopped && err.code !== grpc.status.CANCELLED) logger.debug({ err: err.message }, `${what} watch failed; retrying`);
+    });
+    stream.on('close', () => {
+      if (stopped || current !== stream) return;
+      timer = setTimeout(start, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 2_000);
+    });
+  };
+  start();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    current?.cancel();
+  };
+}
+
+/** Platform backed by the local platform server of `sluice up`. */
+export class LocalPlatformClient implements Platform {
+  readonly client: GrpcLocalPlatformClient;
+  private readonly unsubscribers = new Set<Unsubscribe>();
+
+  constructor(address: string, private readonly logger: Logger) {
+    this.client = createPlatformGrpcClient(address);
+  }
+
+  watchFunctions(onEvent: (event: FunctionEvent) => void): Unsubscribe {
+    const unsubscribe = keepWatching<FunctionEventMessage>(
+      () => this.client.WatchFunctions({}),
+      (m) => {
+        const type = EVENT_TYPES[m.type as string];
+        if (!type) return;
+        try {
+          const definition = parseFunctionDefinition(JSON.parse(m.spec_json), `platform function ${m.namespace}/${m.name}`);
+          onEvent({ type, fn: { namespace: m.namespace, name: m.name, generation: m.generation, definition } });
+        } catch (err) {
+          this.logger.error({ err: (err as Error).message }, 'platform sent an invalid function');
+        }
+      },
+      this.logger,
+      'functions',
+    );
+    return this.track(unsubscribe);
+  }
+
+  watchEndpoints(onUpdate: (update: FunctionEndpoints) => void): Unsubscribe {
+    const unsubscribe = keepWatching<EndpointsMessage>(
+      () => this.client.WatchEndpoints({}),
+      (m) =>
+        onUpdate({
+          namespace: m.namespace,
+          function: m.function,
+          deleted: m.deleted,
+          ready: m.ready.map((e) => ({ instanceName: e.instance_name, node: e.node, ip: e.ip, trafficPort: e.traffic_port })),
+        }),
+      this.logger,
+      'endpoints',
+    );
+    return this.track(unsubscribe);
+  }
+
+  setScale(namespace: string, name: string, desiredScale: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.SetScale({ namespace, function: name, desired_scale: desiredScale }, { deadline: Date.now() + 5_000 }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+
+  status(): Promise<ClusterStatus> {
+    return new Promise((resolve, reject) => {
+      this.client.GetStatus({}, { deadline: Date.now() + 5_000 }, (err, res) => (err || !res ? reject(err) : resolve(res)));
+    });
+  }
+
+  private track(unsubscribe: Unsubscribe): Unsubscribe {
+    const wrapped = (): void => {
+      this.unsubscribers.delete(wrapped);
+      unsubscribe();
+    };
+    this.unsubscribers.add(wrapped);
+    return wrapped;
+  }
+
+  async close(): Promise<void> {
+    for (const unsubscribe of [...this.unsubscribers]) unsubscribe();
+    this.client.close();
+  }
+}

@@ -1,0 +1,343 @@
+// The local platform's controller: the Functions, desired scales and instances that Kubernetes' API server,
+// Deployment controller and EndpointSlice controller hold on a cluster, reconciled against node agents.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../logger.js';
+import { functionKey, type FunctionDefinition } from '../../function-spec.js';
+import type { Endpoint, FunctionEndpoints, FunctionRecord } from '../types.js';
+import { planReplicas, type InstanceState, type InstanceView } from './replica-plan.js';
+import { getNodeInfo, unary, type NodeAgentClient, type SchedulerClient } from './node-agent-client.js';
+import type { Instance__Output } from '../../../protos/generated/sluice/nodeagent/v1/Instance.js';
+import type { InstanceEvent__Output } from '../../../protos/generated/sluice/nodeagent/v1/InstanceEvent.js';
+import type { NodeInfo__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeInfo.js';
+import type { ScheduleResponse__Output } from '../../../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
+import type { grpc } from '../../grpc.js';
+
+export interface ControllerOptions {
+  /** Time between removing an instance from the endpoints and telling its node to stop it, so routers see the removal first. */
+  endpointPropagationDelayMs: number;
+  /** How long a stopping queue-proxy may drain in-flight requests. */
+  drainTimeoutMs: number;
+  /** Delay before retrying a function whose instances could not be placed or started. */
+  retryDelayMs: number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
+  endpointPropagationDelayMs: 300,
+  drainTimeoutMs: 30_000,
+  retryDelayMs: 1_000,
+};
+
+interface NodeHandle {
+  info: NodeInfo__Output;
+  client: NodeAgentClient;
+  watch?: grpc.ClientReadableStream<InstanceEvent__Output>;
+}
+
+interface TrackedInstance {
+  instance: Instance__Output;
+  /** Set when this controller decided to stop the instance (before the node reports TERMINATING). */
+  stopping: boolean;
+}
+
+interface FunctionState {
+  record: FunctionRecord;
+  desired: number;
+  /** Instances asked for but not yet returned by a node agent. */
+  pendingStarts: number;
+  reconciling: boolean;
+  dirty: boolean;
+  retryTimer?: NodeJS.Timeout;
+  /** Last placement or start problem, shown by `sluice status`. */
+  lastProblem?: string;
+  lastEndpointsJson: string;
+}
+
+export interface ControllerEvents {
+  function: [{ type: 'added' | 'modified' | 'deleted'; fn: FunctionRecord }];
+  endpoints: [FunctionEndpoints];
+  instance: [Instance__Output];
+}
+
+export class LocalController extends EventEmitter<ControllerEvents> {
+  private readonly nodes = new Map<string, NodeHandle>();
+  private readonly instances = new Map<string, TrackedInstance>();
+  /** Names of instances already reported deleted, so a late StartInstance answer does not revive them. */
+  private readonly deletedNames = new Set<string>();
+  private readonly functions = new Map<string, FunctionState>();
+  private closed = false;
+
+  constructor(
+    private readonly scheduler: SchedulerClient,
+    private readonly logger: Logger,
+    private readonly options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Connects to a node agent (waiting up to `timeoutMs` for it to answer) and follows its instances. */
+  async addNode(client: NodeAgentClient, timeoutMs: number): Promise<NodeInfo__Output> {
+    const info = await getNodeInfo(client, timeoutMs);
+    const handle: NodeHandle = { info, client };
+    this.nodes.set(info.name, handle);
+    this.watchNode(handle);
+    return info;
+  }
+
+  private watchNode(handle: NodeHandle): void {
+    if (this.closed) return;
+    const stream = handle.client.WatchInstances({});
+    handle.watch = stream;
+    stream.on('data', (event: InstanceEvent__Output) => this.onInstanceEvent(event));
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      if (this.closed || handle.watch !== stream) return;
+      this.logger.warn({ node: handle.info.name }, 'lost the instance watch of a node; reconnecting');
+      setTimeout(() => this.watchNode(handle), 500).unref();
+    });
+  }
+
+  private onInstanceEvent(event: InstanceEvent__Output): void {
+    const instance = event.instance;
+    if (!instance) return;
+    const key = functionKey({ namespace: instance.namespace, name: instance.function });
+    if (event.type === 'EVENT_TYPE_DELETED') {
+      this.instances.delete(instance.name);
+      this.deletedNames.add(instance.name);
+      if (this.deletedNames.size > 1_000) this.deletedNames.delete(this.deletedNames.values().next().value as string);
+    } else {
+      const tracked = this.instances.get(instance.name);
+      this.instances.set(instance.name, { instance, stopping: tracked?.stopping ?? false });
+    }
+    if (instance.phase === 'INSTANCE_PHASE_FAILED') {
+      this.logger.warn({ instance: instance.name, function: key, reason: instance.message }, 'instance failed; replacing it');
+    }
+    this.emit('instance', instance);
+    this.publishEndpoints(key);
+    if (event.type === 'EVENT_TYPE_DELETED' || instance.phase === 'INSTANCE_PHASE_FAILED') this.reconcile(key);
+  }
+
+  /** Declares the full set of functions (the local analogue of `kubectl apply`). */
+  applyFunctions(definitions: readonly FunctionDefinition[]): void {
+    const wanted = new Set<string>();
+    for (const definition of definitions) {
+      const key = functionKey(definition);
+      wanted.add(key);
+      const existing = this.functions.get(key);
+      if (existing && JSON.stringify(existing.record.definition) === JSON.stringify(definition)) continue;
+      const record: FunctionRecord = {
+        namespace: definition.metadata.namespace ?? 'default',
+        name: definition.metadata.name,
+        generation: (existing?.record.generation ?? 0) + 1,
+        definition,
+      };
+      if (existing) {
+        existing.record = record;
+        this.emit('function', { type: 'modified', fn: record });
+      } else {
+        this.functions.set(key, { record, desired: 0, pendingStarts: 0, reconciling: false, dirty: false, lastEndpointsJson: '' });
+        this.emit('function', { type: 'added', fn: record });
+        this.publishEndpoints(key);
+      }
+    }
+    for (const [key, state] of this.functions) {
+      if (wanted.has(key)) continue;
+      state.desired = 0;
+      this.reconcile(key);
+      this.functions.delete(key);
+      this.emit('function', { type: 'deleted', fn: state.record });
+      this.emit('endpoints', { namespace: state.record.namespace, function: state.record.name, ready: [], deleted: true });
+    }
+  }
+
+  /** The autoscaler's actuation. Unknown functions are an error the caller reports. */
+  setScale(namespace: string, name: string, desired: number): boolean {
+    const key = functionKey({ namespace, name });
+    const state = this.functions.get(key);
+    if (!state) return false;
+    if (state.desired !== desired) {
+      this.logger.info({ function: key, from: state.desired, to: desired }, 'scale changed');
+      state.desired = desired;
+    }
+    this.reconcile(key);
+    return true;
+  }
+
+  functionRecords(): FunctionRecord[] {
+    return [...this.functions.values()].map((s) => s.record);
+  }
+
+  allEndpoints(): FunctionEndpoints[] {
+    return [...this.functions.values()].map((s) => this.endpointsOf(s.record));
+  }
+
+  nodeInfos(): NodeInfo__Output[] {
+    return [...this.nodes.values()].map((n) => n.info);
+  }
+
+  functionStatus(): Array<{ record: FunctionRecord; desired: number; ready: number; instances: Instance__Output[]; problem?: string }> {
+    return [...this.functions.entries()].map(([key, s]) => {
+      const instances = this.instancesOf(key).map((t) => t.instance);
+      return {
+        record: s.record,
+        desired: s.desired,
+        ready: instances.filter((i) => i.phase === 'INSTANCE_PHASE_READY').length,
+        instances,
+        problem: s.lastProblem,
+      };
+    });
+  }
+
+  private instancesOf(key: string): TrackedInstance[] {
+    const out: TrackedInstance[] = [];
+    for (const tracked of this.instances.values()) {
+      if (functionKey({ namespace: tracked.instance.namespace, name: tracked.instance.function }) === key) out.push(tracked);
+    }
+    return out;
+  }
+
+  private endpointsOf(record: FunctionRecord): FunctionEndpoints {
+    const ready: Endpoint[] = this.instancesOf(functionKey(record))
+      .filter((t) => !t.stopping && t.instance.phase === 'INSTANCE_PHASE_READY')
+      .map((t) => ({ instanceName: t.instance.name, node: t.instance.node, ip: t.instance.ip, trafficPort: t.instance.traffic_port }))
+      .sort((a, b) => a.instanceName.localeCompare(b.instanceName));
+    return { namespace: record.namespace, function: record.name, ready, deleted: false };
+  }
+
+  private publishEndpoints(key: string): void {
+    const state = this.functions.get(key);
+    if (!state) return;
+    const endpoints = this.endpointsOf(state.record);
+    const json = JSON.stringify(endpoints.ready);
+    if (json === state.lastEndpointsJson) return;
+    state.lastEndpointsJson = json;
+    this.emit('endpoints', endpoints);
+  }
+
+  private viewOf(tracked: TrackedInstance): InstanceView {
+    const phase = tracked.instance.phase;
+    let state: InstanceState = 'starting';
+    if (tracked.stopping || phase === 'INSTANCE_PHASE_TERMINATING' || phase === 'INSTANCE_PHASE_FAILED') state = 'terminating';
+    else if (phase === 'INSTANCE_PHASE_READY') state = 'ready';
+    return { name: tracked.instance.name, state, createdAtMs: tracked.instance.created_at_ms };
+  }
+
+  /** Serialized per function: a call while one runs marks it dirty and it runs again. */
+  reconcile(key: string): void {
+    const state = this.functions.get(key);
+    if (!state || this.closed) return;
+    if (state.reconciling) {
+      state.dirty = true;
+      return;
+    }
+    state.reconciling = true;
+    void this.reconcileOnce(key, state)
+      .catch((err: unknown) => this.logger.error({ function: key, err: (err as Error).message }, 'reconcile failed'))
+      .finally(() => {
+        state.reconciling = false;
+        if (state.dirty) {
+          state.dirty = false;
+          this.reconcile(key);
+        }
+      });
+  }
+
+  private async reconcileOnce(key: string, state: FunctionState): Promise<void> {
+    const views = this.instancesOf(key).map((t) => this.viewOf(t));
+    for (let i = 0; i < state.pendingStarts; i++) views.push({ name: `pending-${i}`, state: 'starting', createdAtMs: Date.now() });
+    const plan = planReplicas(state.desired, views);
+    for (const name of plan.stop) this.stopInstance(name);
+    if (plan.start === 0) return;
+    state.pendingStarts += plan.start;
+    let failures = 0;
+    // Sequential so each placement sees the previous one in the snapshot.
+    for (let i = 0; i < plan.start; i++) {
+      try {
+        await this.startInstance(state.record);
+        state.lastProblem = undefined;
+      } catch (err) {
+        failures++;
+        state.lastProblem = (err as Error).message;
+        this.logger.warn({ function: key, err: state.lastProblem }, 'could not start an instance');
+      } finally {
+        state.pendingStarts--;
+      }
+    }
+    if (failures > 0 && !state.retryTimer) {
+      state.retryTimer = setTimeout(() => {
+        state.retryTimer = undefined;
+        this.reconcile(key);
+      }, this.options.retryDelayMs);
+      state.retryTimer.unref();
+    }
+  }
+
+  private async startInstance(record: FunctionRecord): Promise<void> {
+    const name = `${record.name}-${randomBytes(4).toString('hex')}`;
+    const specJson = JSON.stringify(record.definition);
+    const decision = await unary<unknown, ScheduleResponse__Output>(
+      (req, options, cb) => this.scheduler.Schedule(req as never, options, cb),
+      {
+        instance_name: name,
+        namespace: record.namespace,
+        function: record.name,
+        function_spec_json: specJson,
+        nodes: this.snapshot(),
+      },
+      5_000,
+    );
+    if (decision.code !== 'SCHEDULE_CODE_SCHEDULED') {
+      const reasons = Object.entries(decision.reasons).map(([n, r]) => `${n}: ${r}`).join('; ');
+      throw new Error(`unschedulable: ${decision.message}${reasons ? ` (${reasons})` : ''}`);
+    }
+    const node = this.nodes.get(decision.node);
+    if (!node) throw new Error(`scheduler chose unknown node "${decision.node}"`);
+    const instance = await unary<unknown, Instance__Output>(
+      (req, options, cb) => node.client.StartInstance(req as never, options, cb),
+      { instance_name: name, namespace: record.namespace, function: record.name, function_spec_json: specJson, generation: record.generation },
+      10_000,
+    );
+    if (!this.instances.has(instance.name) && !this.deletedNames.has(instance.name)) {
+      this.instances.set(instance.name, { instance, stopping: false });
+    }
+  }
+
+  private snapshot(): unknown[] {
+    return [...this.nodes.values()].map((n) => ({
+      node: n.info,
+      instances: [...this.instances.values()]
+        .filter((t) => t.instance.node === n.info.name && t.instance.phase !== 'INSTANCE_PHASE_FAILED')
+        .map((t) => t.instance),
+    }));
+  }
+
+  private stopInstance(name: string): void {
+    const tracked = this.instances.get(name);
+    if (!tracked || tracked.stopping) return;
+    tracked.stopping = true;
+    const key = functionKey({ namespace: tracked.instance.namespace, name: tracked.instance.function });
+    this.publishEndpoints(key);
+    const node = this.nodes.get(tracked.instance.node);
+    if (!node) return;
+    setTimeout(() => {
+      node.client.StopInstance(
+        { instance_name: name, drain_timeout_ms: this.options.drainTimeoutMs },
+        { deadline: Date.now() + this.options.drainTimeoutMs + 10_000 },
+        (err) => {
+          if (err) this.logger.warn({ instance: name, err: err.message }, 'stop failed');
+        },
+      );
+    }, this.options.endpointPropagationDelayMs).unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const state of this.functions.values()) if (state.retryTimer) clearTimeout(state.retryTimer);
+    for (const node of this.nodes.values()) {
+      node.watch?.cancel();
+      node.client.close();
+    }
+    this.scheduler.close();
+  }
+}

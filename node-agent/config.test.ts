@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultConfig, loadConfig, parseLabels } from './config.js';
+import { rawConfigFromEnv } from '../lib/config.js';
+
+test('defaults', () => {
+  const config = defaultConfig();
+  assert.deepEqual(config, {
+    name: 'node-1',
+    index: 1,
+    grpcPort: 8070,
+    metricsPort: 0,
+    milliCpu: os.cpus().length * 1000,
+    memoryBytes: os.totalmem(),
+    maxInstances: 100,
+    labels: {},
+    queueProxyScript: config.queueProxyScript,
+    autoscalerAddress: '127.0.0.1:8090',
+    logDir: path.join(os.tmpdir(), 'sluice-logs'),
+    workDir: process.cwd(),
+    drainTimeoutMs: 30_000,
+  });
+  // Compiled: dist/node-agent/config.js → dist/queue-proxy/main.js.
+  assert.ok(config.queueProxyScript.endsWith(path.join('dist', 'queue-proxy', 'main.js')), config.queueProxyScript);
+});
+
+test('loadConfig from env', () => {
+  const env = {
+    SLUICE_NODE_AGENT_NAME: 'node-7',
+    SLUICE_NODE_AGENT_INDEX: '7',
+    SLUICE_NODE_AGENT_GRPC_PORT: '9070',
+    SLUICE_NODE_AGENT_METRICS_PORT: '9095',
+    SLUICE_NODE_AGENT_CPU: '2500',
+    SLUICE_NODE_AGENT_MEMORY: '8Gi',
+    SLUICE_NODE_AGENT_MAX_INSTANCES: '20',
+    SLUICE_NODE_AGENT_LABELS: 'zone=a, sluice.dev/pm=true',
+    SLUICE_NODE_AGENT_QUEUE_PROXY_SCRIPT: 'build/qp.js',
+    SLUICE_NODE_AGENT_AUTOSCALER_ADDRESS: '',
+    SLUICE_NODE_AGENT_LOG_DIR: '/var/log/sluice',
+    SLUICE_NODE_AGENT_WORK_DIR: 'examples',
+    SLUICE_NODE_AGENT_DRAIN_TIMEOUT: '5s',
+  };
+  assert.deepEqual(loadConfig(rawConfigFromEnv('NODE_AGENT', env)), {
+    name: 'node-7',
+    index: 7,
+    grpcPort: 9070,
+    metricsPort: 9095,
+    milliCpu: 2500,
+    memoryBytes: 8 * 2 ** 30,
+    maxInstances: 20,
+    labels: { zone: 'a', 'sluice.dev/pm': 'true' },
+    queueProxyScript: path.resolve('build/qp.js'),
+    // An empty value takes the default, as for every key.
+    autoscalerAddress: '127.0.0.1:8090',
+    logDir: '/var/log/sluice',
+    workDir: path.resolve('examples'),
+    drainTimeoutMs: 5_000,
+  });
+  assert.equal(loadConfig({ memory: '1048576' }).memoryBytes, 1048576);
+});
+
+test('loadConfig rejects bad values naming the key', () => {
+  const rows: Array<{ name: string; input: Record<string, string>; want: RegExp }> = [
+    { name: 'index 0', input: { index: '0' }, want: /node-agent: index = 0, must be an integer in \[1; 254\]/ },
+    { name: 'index 255', input: { index: '255' }, want: /index = 255/ },
+    { name: 'grpc port', input: { 'grpc-port': '-1' }, want: /grpc-port = -1, must be an integer in \[0; 65535\]/ },
+    { name: 'cpu fraction', input: { cpu: '1.5' }, want: /cpu = 1.5, must be an integer/ },
+    { name: 'memory', input: { memory: 'lots' }, want: /memory = lots, must be a positive number of bytes/ },
+    { name: 'max instances', input: { 'max-instances': '300' }, want: /max-instances = 300, must be an integer in \[1; 253\]/ },
+    { name: 'labels', input: { labels: 'zone' }, want: /labels = zone, "zone" must be key=value/ },
+    { name: 'label value', input: { labels: 'zone=a b' }, want: /labels = zone=a b/ },
+    { name: 'drain timeout', input: { 'drain-timeout': 'soon' }, want: /drain-timeout = soon, must be a duration in \[0s; 1h\]/ },
+    { name: 'name', input: { name: 'Node_1' }, want: /name = Node_1, must be a DNS name/ },
+    { name: 'unknown key', input: { 'max-instance': '3' }, want: /unknown config key "max-instance"/ },
+  ];
+  for (const row of rows) {
+    assert.throws(() => loadConfig(row.input), row.want, row.name);
+  }
+});
+
+test('parseLabels', () => {
+  assert.deepEqual(parseLabels(''), {});
+  assert.deepEqual(parseLabels('a=1,b='), { a: '1', b: '' });
+  assert.throws(() => parseLabels('a=1,a=2'), /label a is listed twice/);
+});

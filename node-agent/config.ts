@@ -1,0 +1,102 @@
+// Node agent configuration: defaults, parsing from kebab-case keys (env SLUICE_NODE_AGENT_*) and validation.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, ConfigReader } from '../lib/config.js';
+import type { RawConfig } from '../lib/config.js';
+import { parseBytes } from '../lib/quantity.js';
+
+export interface NodeAgentConfig {
+  name: string;
+  /** 1..254: the node owns 127.0.<index>.0/24 and serves gRPC on 127.0.<index>.1. */
+  index: number;
+  /** 0 = any free port (tests). */
+  grpcPort: number;
+  /** Port of the /metrics HTTP server on 127.0.<index>.1; 0 = none. */
+  metricsPort: number;
+  milliCpu: number;
+  memoryBytes: number;
+  maxInstances: number;
+  labels: Record<string, string>;
+  /** The queue-proxy entry point run with this Node.js binary. */
+  queueProxyScript: string;
+  /** Passed to every queue-proxy ("" = no stats reporting). */
+  autoscalerAddress: string;
+  /** Where `<instance>.function.log` and `<instance>.queue-proxy.log` go. */
+  logDir: string;
+  /** Working directory of function servers: relative commands and scripts resolve against it. */
+  workDir: string;
+  /** Default time a stopping queue-proxy may drain in-flight requests. */
+  drainTimeoutMs: number;
+}
+
+const COMPONENT = 'node-agent';
+
+/** dist/node-agent/config.js → dist/queue-proxy/main.js. */
+export const DEFAULT_QUEUE_PROXY_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../queue-proxy/main.js');
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+/** "zone=a,pm=true" → { zone: "a", pm: "true" }; keys and values follow Kubernetes label syntax. */
+export function parseLabels(text: string, key = 'labels'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq).trim();
+    const value = eq < 0 ? undefined : item.slice(eq + 1).trim();
+    if (value === undefined || !LABEL_KEY.test(name) || !LABEL_VALUE.test(value) || name.length > 253 || value.length > 63) {
+      throw new ConfigError(`${COMPONENT}: ${key} = ${text}, "${item}" must be key=value with Kubernetes label syntax`);
+    }
+    if (Object.hasOwn(out, name)) throw new ConfigError(`${COMPONENT}: ${key} = ${text}, label ${name} is listed twice`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function memoryBytes(r: ConfigReader, fallback: number): number {
+  const text = r.string('memory', String(fallback));
+  const bytes = parseBytes(text);
+  if (bytes === undefined || bytes < 1) {
+    throw new ConfigError(`${COMPONENT}: memory = ${text}, must be a positive number of bytes (or a quantity like "8Gi")`);
+  }
+  return bytes;
+}
+
+export function loadConfig(raw: RawConfig): NodeAgentConfig {
+  const r = new ConfigReader(raw, COMPONENT);
+  const config: NodeAgentConfig = {
+    name: r.string('name', 'node-1'),
+    index: r.int('index', 1, 1, 254),
+    grpcPort: r.int('grpc-port', 8070, 0, 65535),
+    metricsPort: r.int('metrics-port', 0, 0, 65535),
+    milliCpu: r.int('cpu', os.cpus().length * 1000, 1, 1_000_000_000),
+    memoryBytes: memoryBytes(r, os.totalmem()),
+    maxInstances: r.int('max-instances', 100, 1, 253),
+    labels: parseLabels(r.string('labels', '')),
+    queueProxyScript: path.resolve(r.string('queue-proxy-script', DEFAULT_QUEUE_PROXY_SCRIPT)),
+    autoscalerAddress: r.string('autoscaler-address', '127.0.0.1:8090'),
+    logDir: path.resolve(r.string('log-dir', path.join(os.tmpdir(), 'sluice-logs'))),
+    workDir: path.resolve(r.string('work-dir', process.cwd())),
+    drainTimeoutMs: r.durationMs('drain-timeout', 30_000, 0, 3_600_000),
+  };
+  r.rejectUnknown();
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(config.name)) {
+    throw new ConfigError(`${COMPONENT}: name = ${config.name}, must be a DNS name (lowercase letters, digits, "-" and ".")`);
+  }
+  return config;
+}
+
+export function defaultConfig(): NodeAgentConfig {
+  return loadConfig({});
+}
+
+/** The loopback range the node owns, e.g. "127.0.1.0/24". */
+export function addressRange(index: number): string {
+  return `127.0.${index}.0/24`;
+}
+
+/** The address the agent itself binds: 127.0.<index>.1. */
+export function agentHost(index: number): string {
+  return `127.0.${index}.1`;
+}

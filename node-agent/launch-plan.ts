@@ -1,0 +1,115 @@
+// What to run for one instance (pure): the function server's and the queue-proxy's command, arguments, env and log file.
+import path from 'node:path';
+import { formatDurationMs } from '../lib/config.js';
+import { FUNCTION_DEFAULTS } from '../lib/function-spec.js';
+import type { FunctionDefinition } from '../lib/function-spec.js';
+import { SluiceError } from '../lib/errors.js';
+
+/** Fixed per-instance ports of the queue-proxy (each instance has its own IP, so they never clash). */
+export const QUEUE_PROXY_TRAFFIC_PORT = 8012;
+export const QUEUE_PROXY_ADMIN_PORT = 8022;
+export const QUEUE_PROXY_METRICS_PORT = 9091;
+
+export interface ProcessPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+}
+
+export interface LaunchPlan {
+  functionServer: ProcessPlan;
+  queueProxy: ProcessPlan;
+}
+
+export interface LaunchInput {
+  instance: string;
+  namespace: string;
+  function: string;
+  ip: string;
+  definition: FunctionDefinition;
+  queueProxyScript: string;
+  autoscalerAddress: string;
+  drainTimeoutMs: number;
+  logDir: string;
+  workDir: string;
+  /** The agent's environment; SLUICE_* settings of the agent itself are not passed on. */
+  baseEnv: NodeJS.ProcessEnv;
+  /** The Node.js binary used for "node" commands and the queue-proxy (process.execPath). */
+  nodeBinary: string;
+}
+
+/** Instance names become file names and process labels: DNS-1123 subdomains only. */
+export const INSTANCE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** PATH, HOME and the like so commands resolve, without the agent's own SLUICE_* settings (SLUICE_LOG_LEVEL excepted). */
+export function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (key.startsWith('SLUICE_') && key !== 'SLUICE_LOG_LEVEL') continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export function launchPlan(input: LaunchInput): LaunchPlan {
+  const { definition, instance } = input;
+  if (!INSTANCE_NAME.test(instance) || instance.length > 253) {
+    throw new SluiceError('BAD_REQUEST', `instance name "${instance}" must be a DNS subdomain (lowercase letters, digits, "-", ".")`);
+  }
+  const container = definition.spec.container;
+  const command = container.command;
+  if (!command || command.length === 0) {
+    throw new SluiceError('BAD_REQUEST', `${input.namespace}/${input.function}: spec.container.command is required on the local platform`);
+  }
+  const port = container.port ?? FUNCTION_DEFAULTS.port;
+  const base = inheritedEnv(input.baseEnv);
+
+  const functionEnv: Record<string, string> = { ...base };
+  for (const { name, value } of container.env ?? []) functionEnv[name] = value;
+  // Platform variables win over the spec, as Knative's PORT does.
+  Object.assign(functionEnv, {
+    PORT: String(port),
+    HOST: input.ip,
+    SLUICE_NAMESPACE: input.namespace,
+    SLUICE_FUNCTION: input.function,
+    SLUICE_INSTANCE: instance,
+  });
+
+  const queueProxyEnv: Record<string, string> = {
+    ...base,
+    SLUICE_QUEUE_PROXY_NAMESPACE: input.namespace,
+    SLUICE_QUEUE_PROXY_FUNCTION: input.function,
+    SLUICE_QUEUE_PROXY_INSTANCE: instance,
+    SLUICE_QUEUE_PROXY_BIND_ADDRESS: input.ip,
+    SLUICE_QUEUE_PROXY_TRAFFIC_PORT: String(QUEUE_PROXY_TRAFFIC_PORT),
+    SLUICE_QUEUE_PROXY_ADMIN_PORT: String(QUEUE_PROXY_ADMIN_PORT),
+    SLUICE_QUEUE_PROXY_METRICS_PORT: String(QUEUE_PROXY_METRICS_PORT),
+    SLUICE_QUEUE_PROXY_USER_HOST: input.ip,
+    SLUICE_QUEUE_PROXY_USER_PORT: String(port),
+    SLUICE_QUEUE_PROXY_CONTAINER_CONCURRENCY: String(definition.spec.containerConcurrency ?? FUNCTION_DEFAULTS.containerConcurrency),
+    SLUICE_QUEUE_PROXY_TIMEOUT: `${definition.spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds}s`,
+    SLUICE_QUEUE_PROXY_READINESS_PATH: container.readinessPath ?? '',
+    SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS: input.autoscalerAddress,
+    SLUICE_QUEUE_PROXY_DRAIN_TIMEOUT: formatDurationMs(input.drainTimeoutMs),
+  };
+
+  return {
+    functionServer: {
+      command: command[0] === 'node' ? input.nodeBinary : command[0],
+      args: [...command.slice(1), ...(container.args ?? [])],
+      env: functionEnv,
+      cwd: input.workDir,
+      logFile: path.join(input.logDir, `${instance}.function.log`),
+    },
+    queueProxy: {
+      command: input.nodeBinary,
+      args: [input.queueProxyScript],
+      env: queueProxyEnv,
+      cwd: input.workDir,
+      logFile: path.join(input.logDir, `${instance}.queue-proxy.log`),
+    },
+  };
+}

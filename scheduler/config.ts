@@ -1,0 +1,61 @@
+// Scheduler configuration: defaults, parsing from kebab-case keys (env SLUICE_SCHEDULER_*) and validation.
+import { ConfigError, ConfigReader } from '../lib/config.js';
+import type { RawConfig } from '../lib/config.js';
+import { MAX_SCORE_WEIGHT } from './framework.js';
+import { defaultRegistry } from './default-registry.js';
+
+export interface SchedulerConfig {
+  /** host:port of the gRPC Scheduler service. */
+  grpcAddress: string;
+  /** Port of the /metrics HTTP server on the gRPC host; 0 = no metrics server. */
+  metricsPort: number;
+  /** Score plugin name → weight. */
+  scoreWeights: Record<string, number>;
+}
+
+const COMPONENT = 'scheduler';
+const DEFAULT_SCORE_WEIGHTS = 'least-allocated=1,spread=2';
+
+/** "least-allocated=1,spread=2" → { "least-allocated": 1, spread: 2 }, checked against the registered score plugins. */
+export function parseScoreWeights(text: string, key = 'score-weights'): Record<string, number> {
+  const known = defaultRegistry().names('score');
+  const out: Record<string, number> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const eq = item.indexOf('=');
+    const name = (eq < 0 ? item : item.slice(0, eq)).trim();
+    const weightText = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (!known.includes(name)) {
+      throw new ConfigError(`${COMPONENT}: ${key} = ${text}, unknown score plugin "${name}", must be one of ${known.join(', ')}`);
+    }
+    const weight = Number(weightText);
+    if (weightText === '' || !Number.isInteger(weight) || weight < 1 || weight > MAX_SCORE_WEIGHT) {
+      throw new ConfigError(
+        `${COMPONENT}: ${key} = ${text}, weight of ${name} must be an integer in [1; ${MAX_SCORE_WEIGHT}] (as name=weight)`,
+      );
+    }
+    if (Object.hasOwn(out, name)) throw new ConfigError(`${COMPONENT}: ${key} = ${text}, ${name} is listed twice`);
+    out[name] = weight;
+  }
+  return out;
+}
+
+function validateHostPort(key: string, value: string): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`${COMPONENT}: ${key} = ${value}, must be host:port with port in [0; 65535]`);
+  return value;
+}
+
+export function loadConfig(raw: RawConfig): SchedulerConfig {
+  const r = new ConfigReader(raw, COMPONENT);
+  const config: SchedulerConfig = {
+    grpcAddress: validateHostPort('grpc-address', r.string('grpc-address', '127.0.0.1:8091')),
+    metricsPort: r.int('metrics-port', 0, 0, 65535),
+    scoreWeights: parseScoreWeights(r.string('score-weights', DEFAULT_SCORE_WEIGHTS)),
+  };
+  r.rejectUnknown();
+  return config;
+}
+
+export function defaultConfig(): SchedulerConfig {
+  return loadConfig({});
+}

@@ -1,0 +1,23 @@
+// The plugins every scheduler ships with, registered by name; the default profile runs every filter.
+import { PluginRegistry, buildProfile } from './framework.js';
+import type { Profile } from './framework.js';
+import { nodeResourcesFitFactory } from './plugins/node-resources-fit.js';
+import { nodeSelectorFactory } from './plugins/node-selector.js';
+import { leastAllocatedFactory } from './plugins/least-allocated.js';
+import { spreadFactory } from './plugins/spread.js';
+
+export function defaultRegistry(): PluginRegistry {
+  return new PluginRegistry()
+    .register(nodeResourcesFitFactory)
+    .register(nodeSelectorFactory)
+    .register(leastAllocatedFactory)
+    .register(spreadFactory);
+}
+
+/** All registered filters (with default args) and the given score weights by plugin name. */
+export function profileFromWeights(registry: PluginRegistry, scoreWeights: Readonly<Record<string, number>>): Profile {
+  return buildProfile(registry, {
+    filters: registry.names('filter').map((name) => ({ name })),
+    scorers: Object.entries(scoreWeights).map(([name, weight]) => ({ name, weight })),
+  });
+}

@@ -1,0 +1,80 @@
+// Converts between the Scheduler gRPC messages and the framework's Pod/Snapshot/ScheduleResult (pure).
+import { instanceRequests, parseFunctionDefinition } from '../lib/function-spec.js';
+import type { NodeState, Pod, Snapshot } from './framework.js';
+import { describeUnschedulable } from './schedule.js';
+import type { ScheduleResult } from './schedule.js';
+import type { NodeSnapshot__Output } from '../protos/generated/sluice/scheduler/v1/NodeSnapshot.js';
+import type { ScheduleRequest__Output } from '../protos/generated/sluice/scheduler/v1/ScheduleRequest.js';
+import type { ScheduleResponse } from '../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
+
+/** A request that cannot be scheduled because it is malformed (answered with SCHEDULE_CODE_ERROR). */
+export class InvalidRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+export function podFromRequest(request: ScheduleRequest__Output): Pod {
+  let value: unknown;
+  try {
+    value = JSON.parse(request.function_spec_json);
+  } catch (err) {
+    throw new InvalidRequestError(`function_spec_json is not JSON: ${(err as Error).message}`);
+  }
+  let definition;
+  try {
+    definition = parseFunctionDefinition(value, `function_spec_json of ${request.namespace}/${request.function}`);
+  } catch (err) {
+    throw new InvalidRequestError((err as Error).message);
+  }
+  return {
+    namespace: request.namespace || (definition.metadata.namespace ?? 'default'),
+    function: request.function || definition.metadata.name,
+    definition,
+    requests: instanceRequests(definition),
+  };
+}
+
+export function snapshotFromProto(nodes: readonly NodeSnapshot__Output[]): Snapshot {
+  const seen = new Set<string>();
+  const out: NodeState[] = nodes.map((entry, index) => {
+    const info = entry.node;
+    if (!info || info.name === '') throw new InvalidRequestError(`nodes[${index}]: node info with a name is required`);
+    if (seen.has(info.name)) throw new InvalidRequestError(`nodes[${index}]: node ${info.name} is listed twice`);
+    seen.add(info.name);
+    return {
+      name: info.name,
+      labels: { ...info.labels },
+      capacity: {
+        milliCpu: Number(info.capacity?.milli_cpu ?? 0),
+        memoryBytes: Number(info.capacity?.memory_bytes ?? 0),
+        instances: info.capacity?.instances ?? 0,
+      },
+      // Failed instances hold no resources (their processes are gone).
+      instances: entry.instances
+        .filter((i) => i.phase !== 'INSTANCE_PHASE_FAILED')
+        .map((i) => ({ namespace: i.namespace, function: i.function, milliCpu: Number(i.milli_cpu), memoryBytes: Number(i.memory_bytes) })),
+    };
+  });
+  return { nodes: out };
+}
+
+export function responseFromResult(result: ScheduleResult, nodeCount: number): ScheduleResponse {
+  switch (result.code) {
+    case 'scheduled':
+      return {
+        code: 'SCHEDULE_CODE_SCHEDULED',
+        node: result.node,
+        scores: result.scores.map((s) => ({ node: s.node, total: s.total, by_plugin: s.byPlugin })),
+      };
+    case 'unschedulable':
+      return {
+        code: 'SCHEDULE_CODE_UNSCHEDULABLE',
+        message: describeUnschedulable(result.reasons, nodeCount),
+        reasons: result.reasons,
+      };
+    case 'error':
+      return { code: 'SCHEDULE_CODE_ERROR', message: result.message };
+  }
+}
