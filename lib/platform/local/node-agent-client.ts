@@ -19,7 +19,8 @@ export function createSchedulerClient(address: string): SchedulerClient {
 /** GetNode with wait-for-ready: resolves once the agent answers, rejects after `timeoutMs`. */
 export function getNodeInfo(client: NodeAgentClient, timeoutMs: number): Promise<NodeInfo__Output> {
   return new Promise((resolve, reject) => {
-    client.GetNode({}, { deadline: Date.now() + timeoutMs, waitForReady: true } as grpc.CallOptions, (err, info) => {
+    // grpc-js reads wait-for-ready from the metadata options, not from CallOptions.
+    client.GetNode({}, new grpc.Metadata({ waitForReady: true }), { deadline: Date.now() + timeoutMs }, (err, info) => {
       if (err || !info) reject(err ?? new Error('empty GetNode response'));
       else resolve(info);
     });

@@ -1,0 +1,102 @@
+// Activator configuration: defaults, parsing from kebab-case keys (env SLUICE_ACTIVATOR_<KEY>) and validation.
+import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
+
+export interface ActivatorConfig {
+  /** Address both the traffic and admin servers bind to. */
+  host: string;
+  /** Traffic port (HTTP/1.1 + h2c); 0 = any free port. */
+  port: number;
+  /** Admin port (/metrics, /healthz, /ready); 0 = any free port. */
+  adminPort: number;
+  /** Host routing suffix: `<fn>.<ns>.<domain>`. */
+  domain: string;
+  /** host:port of the local platform's gRPC server. */
+  platformAddress: string;
+  /** host:port of the autoscaler's gRPC server; "" = no stats, pokes or scale watch. */
+  autoscalerAddress: string;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Requests that may wait per function. */
+  queueDepth: number;
+  /** How long a request may wait for capacity; undefined = the function's timeoutSeconds. */
+  queueTimeoutMs: number | undefined;
+  /** Sent as Retry-After (rounded up to whole seconds) with QUEUE_FULL and NO_CAPACITY. */
+  retryAfterMs: number;
+  /** Reported as pod_name in Stats. */
+  activatorId: string;
+  reportingPeriodMs: number;
+  /** HTTP/1.1 keep-alive connections per instance. */
+  connectionsPerInstance: number;
+  /** How long a drain waits for in-flight and queued requests before closing anyway. */
+  drainTimeoutMs: number;
+}
+
+const COMPONENT = 'activator';
+const MIB = 2 ** 20;
+/** Fallback marking an optional duration as not set. */
+const UNSET = -1;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HOST_PORT = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+
+export function defaultConfig(): ActivatorConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    adminPort: 9090,
+    domain: 'sluice.localhost',
+    platformAddress: '127.0.0.1:8092',
+    autoscalerAddress: '127.0.0.1:8090',
+    maxBodyBytes: 64 * MIB,
+    queueDepth: 10_000,
+    queueTimeoutMs: undefined,
+    retryAfterMs: 1_000,
+    activatorId: `activator-${process.pid}`,
+    reportingPeriodMs: 1_000,
+    connectionsPerInstance: 256,
+    drainTimeoutMs: 30_000,
+  };
+}
+
+function address(key: string, value: string, allowEmpty: boolean): string {
+  if ((value === '' && allowEmpty) || HOST_PORT.test(value)) return value;
+  throw new ConfigError(`${COMPONENT}: ${key} = ${value}, must be host:port${allowEmpty ? ' or "" (none)' : ''}`);
+}
+
+export function loadConfig(raw: RawConfig): ActivatorConfig {
+  const d = defaultConfig();
+  const r = new ConfigReader(raw, COMPONENT);
+  const domain = r.string('domain', d.domain).toLowerCase();
+  if (!DNS_NAME.test(domain)) {
+    throw new ConfigError(`${COMPONENT}: domain = ${domain}, must be a DNS name such as sluice.local`);
+  }
+  // "" is a legal value (= none) but the reader treats it as unset, so look at the raw value too.
+  const autoscalerValue = r.string('autoscaler-address', d.autoscalerAddress);
+  const autoscalerAddress = raw['autoscaler-address'] === '' ? '' : autoscalerValue;
+  const queueTimeoutMs = r.durationMs('queue-timeout', UNSET, 1, 3_600_000);
+  const config: ActivatorConfig = {
+    host: r.string('host', d.host),
+    port: r.int('port', d.port, 0, 65_535),
+    adminPort: r.int('admin-port', d.adminPort, 0, 65_535),
+    domain,
+    platformAddress: address('platform-address', r.string('platform-address', d.platformAddress), false),
+    autoscalerAddress: address('autoscaler-address', autoscalerAddress, true),
+    maxBodyBytes: r.int('max-body-bytes', d.maxBodyBytes, 1, Number.MAX_SAFE_INTEGER),
+    queueDepth: r.int('queue-depth', d.queueDepth, 1, 10_000_000),
+    queueTimeoutMs: queueTimeoutMs === UNSET ? undefined : queueTimeoutMs,
+    retryAfterMs: r.durationMs('retry-after', d.retryAfterMs, 1_000, 3_600_000),
+    activatorId: r.string('activator-id', d.activatorId),
+    reportingPeriodMs: r.durationMs('reporting-period', d.reportingPeriodMs, 10, 60_000),
+    connectionsPerInstance: r.int('connections-per-instance', d.connectionsPerInstance, 1, 65_536),
+    drainTimeoutMs: r.durationMs('drain-timeout', d.drainTimeoutMs, 0, 3_600_000),
+  };
+  if (config.port !== 0 && config.port === config.adminPort) {
+    throw new ConfigError(`${COMPONENT}: admin-port = ${config.adminPort}, must differ from port`);
+  }
+  r.rejectUnknown();
+  return config;
+}
+
+/** Retry-After is whole seconds; never advertise 0. */
+export function retryAfterSeconds(config: Pick<ActivatorConfig, 'retryAfterMs'>): number {
+  return Math.max(1, Math.ceil(config.retryAfterMs / 1000));
+}
