@@ -195,12 +195,13 @@ function exampleFunction(name: string, scaling: NonNullable<FunctionDefinition['
   );
 }
 
-async function waitForOk(url: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal): Promise<void> {
+/** Polls `url` until 200 (fetch cannot set Host, so callers route by path here). */
+async function waitForOk(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline && !signal.aborted) {
     try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       await res.text();
       if (res.ok) return;
       last = `status ${res.status}`;
@@ -261,13 +262,13 @@ async function run(ctx: SuiteContext): Promise<void> {
   componentFailed.catch(() => undefined);
 
   const clusterPhase = async (): Promise<void> => {
-    const headers = { host: `hello.default.${DOMAIN}` };
-    await waitForOk(`${cluster.ingressUrl}/`, headers, 30_000, ctx.signal);
+    await waitForOk(`${cluster.ingressUrl}/fn/default/hello/`, 30_000, ctx.signal);
     const instance = cluster.controller.functionStatus().find((f) => f.record.name === 'hello')?.instances.find((i) => i.phase === 'INSTANCE_PHASE_READY');
     if (!instance) throw new Error('hello has no ready instance');
     await bench.measurePath(
       'activator',
-      { url: `${cluster.ingressUrl}/`, headers },
+      // Host routing, as a client of a real cluster would call (autocannon sends the Host header given).
+      { url: `${cluster.ingressUrl}/`, headers: { host: `hello.default.${DOMAIN}` } },
       {
         activator: () => metricsCpuMs(`${cluster.activatorAdminUrl}/metrics`),
         'queue-proxy': () => metricsCpuMs(`http://${instance.ip}:9091/metrics`),

@@ -62,7 +62,7 @@ export function checkLocalPlatformFunctions(functions: readonly FunctionDefiniti
   }
 }
 
-function defaultLogDir(): string {
+export function defaultLogDir(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   return path.join(os.tmpdir(), `sluice-${stamp}-${process.pid}`);
 }
@@ -141,12 +141,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // No more reconciling: instances going away now must not be replaced.
+    controller.close();
     const byName = (prefix: string): RunningComponent[] => components.filter((c) => c.name.startsWith(prefix));
     // The ingress first (it drains in-flight requests), then the instances with their nodes, then the rest.
     await Promise.all(byName('activator').map((c) => terminate(c.child, 35_000)));
     await Promise.all(byName('node-').map((c) => terminate(c.child, 40_000)));
     await Promise.all([...byName('autoscaler'), ...byName('scheduler')].map((c) => terminate(c.child, 5_000)));
-    controller.close();
     await platformServer?.close();
   };
 

@@ -1,8 +1,9 @@
 // `sluice up`: validates the Functions file, starts the local cluster, prints one ready line, cleans up on Ctrl-C.
 import path from 'node:path';
-import { createLogger } from '../lib/logger.js';
+import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
 import { loadFunctionsFile } from '../lib/function-spec.js';
-import { checkLocalPlatformFunctions, startLocalCluster } from './local-cluster.js';
+import { checkLocalPlatformFunctions, defaultLogDir, startLocalCluster } from './local-cluster.js';
 import { removeState, writeState } from './state-file.js';
 
 export interface UpOptions {
@@ -19,7 +20,13 @@ export async function up(options: UpOptions): Promise<number> {
   // Invalid definitions are rejected before anything starts.
   const functions = loadFunctionsFile(options.file);
   checkLocalPlatformFunctions(functions, options.file);
-  const logger = createLogger('sluice-up');
+  const logDir = options.logDir ?? defaultLogDir();
+  mkdirSync(logDir, { recursive: true });
+  // The terminal gets the ready line and warnings; the platform's full log goes next to the components' logs.
+  const logger = pino(
+    { level: process.env.SLUICE_LOG_LEVEL ?? 'info', base: { component: 'platform', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: path.join(logDir, 'platform.log'), sync: false }),
+  );
   const cluster = await startLocalCluster({
     functions,
     workDir: path.dirname(path.resolve(options.file)),
@@ -27,7 +34,7 @@ export async function up(options: UpOptions): Promise<number> {
     port: options.port,
     subnetBase: options.subnetBase,
     domain: options.domain,
-    logDir: options.logDir,
+    logDir,
     logger,
   });
   writeState({

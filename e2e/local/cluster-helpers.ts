@@ -34,7 +34,9 @@ export async function startTestCluster(yaml: string, env: Record<string, string>
 
 /** A Function YAML document for an example function with extra spec lines (indented two spaces under spec). */
 export function fn(name: string, example: string, extraSpec = ''): string {
-  const command = example.endsWith('.mjs') ? `[node, ${example}]` : `[node, dist/examples/${example}/main.js]`;
+  // Absolute paths, so the file works wherever it is written (sluice up runs commands in the file's directory).
+  const script = example.endsWith('.mjs') ? path.join(REPO_ROOT, example) : path.join(REPO_ROOT, 'dist/examples', example, 'main.js');
+  const command = `[node, ${script}]`;
   return `---
 apiVersion: sluice.dev/v1alpha1
 kind: Function

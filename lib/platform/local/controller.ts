@@ -20,12 +20,23 @@ export interface ControllerOptions {
   drainTimeoutMs: number;
   /** Delay before retrying a function whose instances could not be placed or started. */
   retryDelayMs: number;
+  /** Crash-loop backoff after the second consecutive failure: base × 2^(n−2), capped. The first failure is replaced at once. */
+  crashLoopBaseDelayMs: number;
+  crashLoopMaxDelayMs: number;
+}
+
+/** Delay before replacing the n-th consecutive failed instance: the first is replaced at once. */
+export function crashLoopDelayMs(consecutiveFailures: number, baseMs: number, maxMs: number): number {
+  if (consecutiveFailures <= 1) return 0;
+  return Math.min(maxMs, baseMs * 2 ** (consecutiveFailures - 2));
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   endpointPropagationDelayMs: 300,
   drainTimeoutMs: 30_000,
   retryDelayMs: 1_000,
+  crashLoopBaseDelayMs: 1_000,
+  crashLoopMaxDelayMs: 30_000,
 };
 
 interface NodeHandle {
@@ -50,6 +61,10 @@ interface FunctionState {
   retryTimer?: NodeJS.Timeout;
   /** Last placement or start problem, shown by `sluice status`. */
   lastProblem?: string;
+  /** Instances that failed since the last one became ready; drives the crash-loop backoff. */
+  consecutiveFailures: number;
+  /** No new instance starts before this time (Unix ms), as Kubernetes' CrashLoopBackOff. */
+  backoffUntilMs: number;
   lastEndpointsJson: string;
 }
 
@@ -110,8 +125,17 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       const tracked = this.instances.get(instance.name);
       this.instances.set(instance.name, { instance, stopping: tracked?.stopping ?? false });
     }
-    if (instance.phase === 'INSTANCE_PHASE_FAILED') {
-      this.logger.warn({ instance: instance.name, function: key, reason: instance.message }, 'instance failed; replacing it');
+    const state = this.functions.get(key);
+    if (state && instance.phase === 'INSTANCE_PHASE_FAILED' && event.type !== 'EVENT_TYPE_DELETED') {
+      state.consecutiveFailures++;
+      const delayMs = crashLoopDelayMs(state.consecutiveFailures, this.options.crashLoopBaseDelayMs, this.options.crashLoopMaxDelayMs);
+      state.backoffUntilMs = Date.now() + delayMs;
+      state.lastProblem = `instance ${instance.name} failed: ${instance.message}${delayMs > 0 ? ` (next start in ${Math.ceil(delayMs / 1000)}s)` : ''}`;
+      this.logger.warn({ instance: instance.name, function: key, reason: instance.message, delayMs }, 'instance failed; replacing it');
+    } else if (state && instance.phase === 'INSTANCE_PHASE_READY' && state.consecutiveFailures > 0) {
+      state.consecutiveFailures = 0;
+      state.backoffUntilMs = 0;
+      state.lastProblem = undefined;
     }
     this.emit('instance', instance);
     this.publishEndpoints(key);
@@ -136,7 +160,16 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         existing.record = record;
         this.emit('function', { type: 'modified', fn: record });
       } else {
-        this.functions.set(key, { record, desired: 0, pendingStarts: 0, reconciling: false, dirty: false, lastEndpointsJson: '' });
+        this.functions.set(key, {
+          record,
+          desired: 0,
+          pendingStarts: 0,
+          reconciling: false,
+          dirty: false,
+          lastEndpointsJson: '',
+          consecutiveFailures: 0,
+          backoffUntilMs: 0,
+        });
         this.emit('function', { type: 'added', fn: record });
         this.publishEndpoints(key);
       }
@@ -173,7 +206,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   }
 
   nodeInfos(): NodeInfo__Output[] {
-    return [...this.nodes.values()].map((n) => n.info);
+    return [...this.nodes.values()].map((n) => n.info).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 
   functionStatus(): Array<{ record: FunctionRecord; desired: number; ready: number; instances: Instance__Output[]; problem?: string }> {
@@ -249,6 +282,11 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const plan = planReplicas(state.desired, views);
     for (const name of plan.stop) this.stopInstance(name);
     if (plan.start === 0) return;
+    const waitMs = state.backoffUntilMs - Date.now();
+    if (waitMs > 0) {
+      this.retryLater(key, state, waitMs);
+      return;
+    }
     state.pendingStarts += plan.start;
     let failures = 0;
     // Sequential so each placement sees the previous one in the snapshot.
@@ -264,13 +302,16 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         state.pendingStarts--;
       }
     }
-    if (failures > 0 && !state.retryTimer) {
-      state.retryTimer = setTimeout(() => {
-        state.retryTimer = undefined;
-        this.reconcile(key);
-      }, this.options.retryDelayMs);
-      state.retryTimer.unref();
-    }
+    if (failures > 0) this.retryLater(key, state, this.options.retryDelayMs);
+  }
+
+  private retryLater(key: string, state: FunctionState, delayMs: number): void {
+    if (state.retryTimer) return;
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = undefined;
+      this.reconcile(key);
+    }, delayMs);
+    state.retryTimer.unref();
   }
 
   private async startInstance(record: FunctionRecord): Promise<void> {
@@ -332,6 +373,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     for (const state of this.functions.values()) if (state.retryTimer) clearTimeout(state.retryTimer);
     for (const node of this.nodes.values()) {
