@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LocalCluster } from '../../cli/local-cluster.js';
+import { grpc } from '../../lib/grpc.js';
 import { eventually, fn, readyCount, startTestCluster } from './cluster-helpers.js';
 
 let cluster: LocalCluster;
@@ -10,6 +11,7 @@ const FUNCTIONS = [
   fn('hello', 'hello', '  scaling:\n    minScale: 1\n'),
   fn('burst', 'sleep', '  scaling:\n    initialScale: 0\n'),
   fn('crashy', 'e2e/local/testdata/crashy.mjs', '  scaling:\n    minScale: 1\n'),
+  fn('grpc-echo', 'e2e/local/testdata/grpc-echo.mjs', '  scaling:\n    initialScale: 0\n'),
 ].join('');
 
 before(async () => {
@@ -74,4 +76,31 @@ test('a crashed function server gives 502 UPSTREAM_FAILED naming the function, a
   const again = await fetch(`${cluster.ingressUrl}/fn/default/crashy/`);
   assert.equal(again.status, 200);
   assert.match(await again.text(), /alive crashy-/);
+});
+
+test('a gRPC (h2c) call to a function at zero is proxied end to end through activator and queue-proxy', async () => {
+  const identity = (b: Buffer): Buffer => b;
+  const service = {
+    Echo: {
+      path: '/sluice.test.Echo/Echo',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
+  };
+  const Client = grpc.makeGenericClientConstructor(service, 'Echo');
+  const client = new Client(new URL(cluster.ingressUrl).host, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': `grpc-echo.default.${cluster.domain}`,
+  }) as unknown as grpc.Client & { Echo: (req: Buffer, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Buffer) => void) => void };
+  try {
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      client.Echo(Buffer.from('ping'), { deadline: Date.now() + 20_000 }, (err, res) => (err || !res ? reject(err) : resolve(res)));
+    });
+    assert.match(answer.toString(), /^grpc-echo-[0-9a-f]+:ping$/);
+  } finally {
+    client.close();
+  }
 });
