@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 import { DualServer } from '../lib/http/dual-server.js';
 import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from '../lib/http/proxy.js';
 import type { Logger } from '../lib/logger.js';
-import { StatsReporter, type Stat } from '../lib/stats-reporter.js';
+import type { Stat } from '../lib/stats-reporter.js';
+import { DeferredStatsReporter } from '../lib/deferred-stats-reporter.js';
 import { adminHandler, metricsHandler } from './admin-server.js';
 import { Breaker } from './breaker.js';
 import { ConcurrencyTracker } from './concurrency-tracker.js';
@@ -19,6 +20,10 @@ import { ReadinessProber } from './readiness-prober.js';
 export interface StatSink {
   report(stat: Stat): boolean;
   close(): Promise<void>;
+  /** False while a deferred sink is still loading: stats then keep accumulating. */
+  readonly loaded?: boolean;
+  /** Makes a deferred sink load at once (before the final stat of a drain). */
+  loadNow?(): Promise<void>;
 }
 
 export interface QueueProxyDeps {
@@ -105,7 +110,9 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
     logger,
   });
   const reporter: StatSink | undefined =
-    deps.statsReporter ?? (config.autoscalerAddress !== '' ? new StatsReporter(config.autoscalerAddress, logger) : undefined);
+    deps.statsReporter ??
+    // gRPC loads once the function server is ready: its ~100 ms of imports stay off the cold-start path.
+    (config.autoscalerAddress !== '' ? new DeferredStatsReporter(config.autoscalerAddress, logger, prober.whenReady()) : undefined);
 
   const traffic = new DualServer(handler);
   const admin = http.createServer(adminHandler(() => prober.ready && !handler.draining));
@@ -139,7 +146,8 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   }
 
   const sendStat = (): void => {
-    if (!reporter) return;
+    // Until the deferred reporter has loaded, the tracker keeps accumulating: nothing is lost.
+    if (!reporter || reporter.loaded === false) return;
     const period = tracker.report(performance.now());
     reporter.report({
       namespace: config.namespace,
@@ -171,6 +179,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
         if (!idle) logger.warn({ active: tracker.active }, 'drain timeout: closing with requests still open');
       }
       if (statsTimer) clearInterval(statsTimer);
+      await reporter?.loadNow?.();
       sendStat();
       await close();
     })();
