@@ -9,13 +9,14 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../lib/logger.js';
 import { freePort } from '../lib/net.js';
 import { StatsReporter } from '../lib/stats-reporter.js';
+import { FakeAutoscaler } from '../lib/testing/fake-autoscaler.js';
+import { request } from '../lib/testing/http-request.js';
 import type { PokeRequest__Output } from '../protos/generated/sluice/autoscaler/v1/PokeRequest.js';
 import type { Stat__Output } from '../protos/generated/sluice/autoscaler/v1/Stat.js';
 import { startActivator, type RunningActivator } from './activator.js';
 import { defaultConfig, type ActivatorConfig } from './config.js';
-import { FakeAutoscaler } from './testing/fake-autoscaler.js';
 import { FakePlatform } from './testing/fake-platform.js';
-import { request, startH2Instance, startHttpInstance, type TestInstance } from './testing/instances.js';
+import { startH2Instance, startHttpInstance, type TestInstance } from './testing/instances.js';
 
 interface Harness {
   platform: FakePlatform;
@@ -48,7 +49,7 @@ async function start(overrides: Partial<ActivatorConfig> = {}, withAutoscaler = 
       await activator.close();
       await Promise.all(instances.map((instance) => instance.close()));
       await statsReporter?.close();
-      await autoscaler?.stop();
+      await autoscaler?.close();
       await platform.close();
     },
   };

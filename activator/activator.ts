@@ -7,7 +7,7 @@ import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from '../lib/http/proxy.
 import type { Logger } from '../lib/logger.js';
 import type { Platform } from '../lib/platform/types.js';
 import type { StatsReporter } from '../lib/stats-reporter.js';
-import { createAdminServer, listen } from './admin-server.js';
+import { startAdminServer } from './admin-server.js';
 import { retryAfterSeconds, type ActivatorConfig } from './config.js';
 import { FunctionTable } from './function-table.js';
 import type { RandomSource } from './lb-policy.js';
@@ -83,17 +83,15 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
   });
 
   const server = new DualServer({ http1: handler.handleHttp1, http2: handler.handleHttp2 });
-  const admin = createAdminServer({ registry, isReady: () => !draining });
   let traffic;
-  let adminAddress;
+  let admin;
   try {
     traffic = await server.listen(config.port, config.host);
-    adminAddress = await listen(admin, config.adminPort, config.host);
+    admin = await startAdminServer({ registry, isReady: () => !draining, host: config.host, port: config.adminPort });
   } catch (err) {
     unsubscribeFunctions();
     unsubscribeEndpoints();
     await server.close();
-    admin.close();
     await pools.close();
     throw err;
   }
@@ -107,19 +105,17 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
       for (const entry of table.entries()) {
         const active = entry.load.hadActivity();
         // Reported or not, the period restarts so the next average covers only the next period.
-        const report = entry.load.report(at);
+        const period = entry.load.report(at);
         if (!active) continue;
         statsReporter.report({
           namespace: entry.namespace,
           function: entry.name,
           pod_name: config.activatorId,
           source: 'STAT_SOURCE_ACTIVATOR',
-          average_concurrency: report.averageConcurrency,
-          average_proxied_concurrency: 0,
-          request_count: report.requestCount,
-          proxied_request_count: 0,
+          // The proxied parts are 0: only requests that came through an activator count as proxied.
+          ...period,
           timestamp_ms: timestampMs,
-          period_ms: Math.round(report.periodMs),
+          period_ms: Math.round(period.period_ms),
         });
       }
     }, config.reportingPeriodMs);
@@ -138,7 +134,7 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
     scaleWatcher.start();
   }
 
-  logger.info({ port: traffic.port, adminPort: adminAddress.port, domain: config.domain }, 'activator listening');
+  logger.info({ port: traffic.port, adminPort: admin.port, domain: config.domain }, 'activator listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -151,9 +147,7 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
       table.close(new SluiceError('SHUTTING_DOWN', 'the activator is shutting down', { retryAfterSeconds: retryAfterSeconds(config) }));
       // Let rejected waiters write their 503 before connections are cut.
       await new Promise((resolve) => setImmediate(resolve));
-      admin.close();
-      admin.closeAllConnections();
-      await server.close();
+      await Promise.all([admin.close(), server.close()]);
       await pools.close();
     })();
     return closing;
@@ -174,5 +168,5 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
     return draining$;
   };
 
-  return { port: traffic.port, adminPort: adminAddress.port, close, drain };
+  return { port: traffic.port, adminPort: admin.port, close, drain };
 }

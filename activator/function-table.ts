@@ -1,10 +1,10 @@
 // The functions the activator serves: one throttler, load tracker and set of metric children per function, fed by platform watches.
 import type { Counter, Histogram } from 'prom-client';
+import { ConcurrencyTracker } from '../lib/concurrency-tracker.js';
 import { SluiceError } from '../lib/errors.js';
 import { FUNCTION_DEFAULTS, type FunctionDefinition } from '../lib/function-spec.js';
 import type { Endpoint, FunctionEndpoints, FunctionEvent } from '../lib/platform/types.js';
 import type { RandomSource } from './lb-policy.js';
-import { LoadTracker } from './load-tracker.js';
 import type { ActivatorMetrics, CodeClass, LoadSource } from './metrics.js';
 import { Throttler } from './throttler.js';
 
@@ -14,7 +14,8 @@ export interface FunctionEntry {
   /** "namespace/name". */
   readonly key: string;
   readonly throttler: Throttler;
-  readonly load: LoadTracker;
+  /** Requests held for the function (queued + in flight), for its Stats. */
+  readonly load: ConcurrencyTracker;
   /** The function's timeoutSeconds in ms: the budget for the instance to answer. */
   timeoutMs: number;
   /** Monotonic ms of the last scale-from-zero poke. */
@@ -95,7 +96,7 @@ export class FunctionTable implements LoadSource {
         random: this.options.random,
         onEndpointRemoved: this.options.onEndpointRemoved,
       }),
-      load: new LoadTracker(this.options.now()),
+      load: new ConcurrencyTracker(this.options.now()),
       timeoutMs: settings.timeoutMs,
       lastPokeMs: undefined,
       requestCounters: {

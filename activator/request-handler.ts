@@ -8,7 +8,7 @@ import { ForwardError, forwardHttp1, forwardHttp2, type UpstreamPools } from '..
 import type { Logger } from '../lib/logger.js';
 import type { StatsReporter } from '../lib/stats-reporter.js';
 import type { FunctionEntry, FunctionTable } from './function-table.js';
-import { shouldPoke } from './load-tracker.js';
+import { shouldPoke } from './poke-policy.js';
 import { MeteredBody } from './metered-body.js';
 import { codeClass, type ActivatorMetrics } from './metrics.js';
 import { describeUnroutable, routeRequest, type Route } from './router.js';
@@ -334,12 +334,12 @@ export class RequestHandler {
   private begin(entry: FunctionEntry): number {
     const now = this.options.now();
     this.active++;
-    entry.load.arrive(now);
+    entry.load.start(now);
     const reporter = this.options.statsReporter;
     if (reporter && shouldPoke(entry.throttler.readyCount, entry.lastPokeMs, now)) {
       entry.lastPokeMs = now;
       this.options.metrics.pokes.inc({ namespace: entry.namespace, function: entry.name });
-      void reporter.poke({ namespace: entry.namespace, function: entry.name, concurrency: entry.load.held });
+      void reporter.poke({ namespace: entry.namespace, function: entry.name, concurrency: entry.load.active });
     }
     return now;
   }
@@ -347,7 +347,7 @@ export class RequestHandler {
   private end(entry: FunctionEntry, start: number, status: number): void {
     const now = this.options.now();
     this.active--;
-    entry.load.depart(now);
+    entry.load.end(now);
     entry.requestCounters[codeClass(status)].inc();
     entry.requestDuration.observe((now - start) / 1000);
   }

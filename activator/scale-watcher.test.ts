@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../lib/logger.js';
 import { createAutoscalerClient } from '../lib/stats-reporter.js';
 import { ScaleWatcher, type ScaleUpdate } from './scale-watcher.js';
-import { FakeAutoscaler } from './testing/fake-autoscaler.js';
+import { FakeAutoscaler } from '../lib/testing/fake-autoscaler.js';
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +36,7 @@ test('ScaleWatcher delivers updates and reconnects after the autoscaler restarts
     assert.equal(updates[0].desired_scale, 2);
     assert.equal(resets, 1);
 
-    await first.stop();
+    await first.close();
     second = new FakeAutoscaler();
     await second.start(address);
     await second.watched();
@@ -47,7 +47,7 @@ test('ScaleWatcher delivers updates and reconnects after the autoscaler restarts
   } finally {
     watcher.stop();
     client.close();
-    await first.stop();
-    await second?.stop();
+    await first.close();
+    await second?.close();
   }
 });

@@ -1,6 +1,7 @@
 // Follows the autoscaler's WatchScale stream (desired scale per function), reconnecting with backoff when it breaks.
 import { grpc } from '../lib/grpc.js';
 import type { Logger } from '../lib/logger.js';
+import { ReconnectBackoff } from '../lib/reconnect-backoff.js';
 import type { AutoscalerClient } from '../protos/generated/sluice/autoscaler/v1/Autoscaler.js';
 import type { ScaleUpdate__Output } from '../protos/generated/sluice/autoscaler/v1/ScaleUpdate.js';
 
@@ -16,13 +17,9 @@ export interface ScaleWatcherOptions {
   onUpdate: (update: ScaleUpdate__Output) => void;
 }
 
-const INITIAL_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2_000;
-
 export class ScaleWatcher {
   private call: grpc.ClientReadableStream<ScaleUpdate__Output> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private backoffMs = INITIAL_BACKOFF_MS;
+  private readonly backoff = new ReconnectBackoff(100, 2_000);
   private stopped = false;
 
   constructor(private readonly options: ScaleWatcherOptions) {}
@@ -33,8 +30,7 @@ export class ScaleWatcher {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.backoff.cancel();
     const call = this.call;
     this.call = undefined;
     call?.cancel();
@@ -48,7 +44,7 @@ export class ScaleWatcher {
     call.on('data', (update: ScaleUpdate__Output) => {
       if (!reset) {
         reset = true;
-        this.backoffMs = INITIAL_BACKOFF_MS;
+        this.backoff.reset();
         this.options.onReset();
       }
       this.options.onUpdate(update);
@@ -65,12 +61,7 @@ export class ScaleWatcher {
   }
 
   private scheduleReconnect(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.open();
-    }, this.backoffMs);
-    this.timer.unref();
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    if (this.stopped) return;
+    this.backoff.schedule(() => this.open());
   }
 }

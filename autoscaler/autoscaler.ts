@@ -2,8 +2,8 @@
 import type { Registry } from 'prom-client';
 import { bindServer, grpc, loadAutoscalerProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
 import type { Logger } from '../lib/logger.js';
+import { serveMetrics } from '../lib/metrics-server.js';
 import type { Platform } from '../lib/platform/types.js';
-import { startAdminServer } from './admin-server.js';
 import type { Clock } from './clock.js';
 import type { AutoscalerConfig } from './config.js';
 import { createAutoscalerMetrics } from './metrics.js';
@@ -43,7 +43,7 @@ export async function startAutoscaler(config: AutoscalerConfig, deps: Autoscaler
   }
   let admin;
   try {
-    admin = await startAdminServer(deps.registry, config.metricsHost, config.metricsPort);
+    admin = await serveMetrics(deps.registry, config.metricsHost, config.metricsPort);
   } catch (err) {
     await scaler.close();
     server.forceShutdown();

@@ -1,6 +1,7 @@
 // Keeps one ReportStats stream open to the autoscaler (queue-proxies and activators use it), reconnecting with backoff.
 import { CLIENT_OPTIONS, grpc, loadAutoscalerProto } from './grpc.js';
 import type { Logger } from './logger.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { AutoscalerClient } from '../protos/generated/sluice/autoscaler/v1/Autoscaler.js';
 import type { Stat } from '../protos/generated/sluice/autoscaler/v1/Stat.js';
 import type { PokeRequest } from '../protos/generated/sluice/autoscaler/v1/PokeRequest.js';
@@ -17,11 +18,13 @@ export function createAutoscalerClient(address: string): AutoscalerClient {
  * stream is down is dropped: the next period's stat supersedes it, so queueing
  * old stats would only mislead the autoscaler.
  */
+/** A stats stream that lasted this long was healthy: the next reconnect starts from the shortest delay. */
+const HEALTHY_STREAM_MS = 5_000;
+
 export class StatsReporter {
   private stream: grpc.ClientWritableStream<Stat> | undefined;
   private closed = false;
-  private backoffMs = 100;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly backoff = new ReconnectBackoff();
   readonly client: AutoscalerClient;
 
   constructor(address: string, private readonly logger: Logger, client?: AutoscalerClient) {
@@ -31,9 +34,13 @@ export class StatsReporter {
 
   private open(): void {
     if (this.closed) return;
+    const openedAt = Date.now();
     const stream = this.client.ReportStats((err) => {
       if (this.stream === stream) this.stream = undefined;
       if (this.closed) return;
+      // A client stream gets no message back, so "healthy" means it stayed open a while;
+      // resetting on every open would retry a dead autoscaler every 100 ms forever.
+      if (Date.now() - openedAt >= HEALTHY_STREAM_MS) this.backoff.reset();
       if (err && err.code !== grpc.status.CANCELLED) {
         this.logger.debug({ err: err.message }, 'stats stream ended; reconnecting');
       }
@@ -41,17 +48,11 @@ export class StatsReporter {
     });
     stream.on('error', () => undefined); // reported through the callback
     this.stream = stream;
-    this.backoffMs = 100;
   }
 
   private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.open();
-    }, this.backoffMs);
-    this.reconnectTimer.unref();
-    this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
+    if (this.closed) return;
+    this.backoff.schedule(() => this.open());
   }
 
   /** Returns false when the stat was dropped (no stream). */
@@ -74,7 +75,7 @@ export class StatsReporter {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.backoff.cancel();
     const stream = this.stream;
     this.stream = undefined;
     stream?.end();

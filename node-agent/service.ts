@@ -1,15 +1,15 @@
 // The NodeAgent gRPC service of one node: node facts, start/stop of instances and the instance watch stream.
-import type http from 'node:http';
 import { Registry } from 'prom-client';
 import { bindServer, grpc, loadNodeAgentProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
 import { isSluiceError } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
 import { addressRange, agentHost } from './config.js';
 import type { NodeAgentConfig } from './config.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { InstanceEvent, InstanceStatus, ProbeIntervals } from './instance-runtime.js';
-import { createNodeAgentMetrics, serveMetrics } from './metrics.js';
+import { createNodeAgentMetrics } from './metrics.js';
 import type { NodeAgentHandlers } from '../protos/generated/sluice/nodeagent/v1/NodeAgent.js';
 import type { Instance } from '../protos/generated/sluice/nodeagent/v1/Instance.js';
 import type { InstanceEvent as ProtoInstanceEvent } from '../protos/generated/sluice/nodeagent/v1/InstanceEvent.js';
@@ -128,7 +128,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
   const port = await bindServer(server, `${host}:${config.grpcPort}`);
   address = `${host}:${port}`;
 
-  let metricsServer: http.Server | undefined;
+  let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== 0) {
     try {
       metricsServer = await serveMetrics(metricsRegistry, host, config.metricsPort);
@@ -137,13 +137,12 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
       throw err;
     }
   }
-  const metricsAddress = metricsServer?.address();
   logger.info({ node: config.name, address, addressRange: addressRange(config.index) }, 'node agent listening');
 
   let closing: Promise<void> | undefined;
   return {
     address,
-    metricsPort: typeof metricsAddress === 'object' && metricsAddress ? metricsAddress.port : undefined,
+    metricsPort: metricsServer?.port,
     runtime: instances,
     close(drainTimeoutMs?: number) {
       closing ??= (async () => {
@@ -151,11 +150,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
         await instances.stopAll(drainTimeoutMs);
         for (const call of watches) call.end();
         watches.clear();
-        await Promise.all([
-          shutdownServer(server),
-          new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-        ]);
-        metricsServer?.closeAllConnections();
+        await Promise.all([shutdownServer(server), metricsServer?.close()]);
       })();
       return closing;
     },

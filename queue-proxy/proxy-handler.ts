@@ -4,11 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
+import type { ConcurrencyTracker } from '../lib/concurrency-tracker.js';
 import { SluiceError, isSluiceError, sendError, sendErrorH2 } from '../lib/errors.js';
 import { forwardHttp1, forwardHttp2, type ForwardOptions, type UpstreamPools } from '../lib/http/proxy.js';
 import type { Logger } from '../lib/logger.js';
 import type { Breaker, BreakerWaiter } from './breaker.js';
-import type { ConcurrencyTracker } from './concurrency-tracker.js';
 import type { QueueProxyMetrics } from './metrics.js';
 import type { ReadinessProber } from './readiness-prober.js';
 

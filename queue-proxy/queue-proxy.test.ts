@@ -9,15 +9,10 @@ import { after, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../lib/logger.js';
 import { freePort } from '../lib/net.js';
+import { FakeAutoscaler } from '../lib/testing/fake-autoscaler.js';
+import { request as send, type SimpleResponse as Reply } from '../lib/testing/http-request.js';
 import { defaultConfig, type QueueProxyConfig } from './config.js';
-import { FakeAutoscaler } from './fake-autoscaler.js';
 import { startQueueProxy, type QueueProxy } from './queue-proxy.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -52,19 +47,6 @@ async function startProxy(userPort: number, overrides: Partial<QueueProxyConfig>
   const proxy = await startQueueProxy(config, { logger: silentLogger(), registry });
   cleanups.push(() => proxy.close());
   return { proxy, registry };
-}
-
-function send(port: number, options: { method?: string; path?: string; headers?: http.OutgoingHttpHeaders; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, agent: false, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }
 
 const json = (reply: Reply): { code: string; message: string } => JSON.parse(reply.body) as { code: string; message: string };

@@ -3,14 +3,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { ConcurrencyTracker } from '../lib/concurrency-tracker.js';
 import { DualServer } from '../lib/http/dual-server.js';
 import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from '../lib/http/proxy.js';
+import { closeHttp, listenHttp } from '../lib/http/plain-server.js';
 import type { Logger } from '../lib/logger.js';
+import { metricsRoute, routesHandler } from '../lib/metrics-server.js';
 import type { Stat } from '../lib/stats-reporter.js';
 import { DeferredStatsReporter } from '../lib/deferred-stats-reporter.js';
-import { adminHandler, metricsHandler } from './admin-server.js';
+import { adminHandler } from './admin-server.js';
 import { Breaker } from './breaker.js';
-import { ConcurrencyTracker } from './concurrency-tracker.js';
 import type { QueueProxyConfig } from './config.js';
 import { createQueueProxyMetrics } from './metrics.js';
 import { ProxyHandler } from './proxy-handler.js';
@@ -44,28 +46,6 @@ export interface QueueProxy {
   drain(): Promise<void>;
   /** Closes everything at once; in-flight requests fail. Idempotent. */
   close(): Promise<void>;
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host }, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function closeHttp(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      server.closeAllConnections();
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 function originOf(host: string, port: number): string {
@@ -116,7 +96,8 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
 
   const traffic = new DualServer(handler);
   const admin = http.createServer(adminHandler(() => prober.ready && !handler.draining));
-  const metricsServer = http.createServer(metricsHandler(registry));
+  // Only /metrics on this port, as Knative's queue-proxy serves it.
+  const metricsServer = http.createServer(routesHandler({ '/metrics': metricsRoute(registry) }));
 
   let statsTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -137,8 +118,8 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   try {
     addresses = await Promise.all([
       traffic.listen(config.trafficPort, config.bindAddress),
-      listen(admin, config.adminPort, config.bindAddress),
-      listen(metricsServer, config.metricsPort, config.bindAddress),
+      listenHttp(admin, config.adminPort, config.bindAddress),
+      listenHttp(metricsServer, config.metricsPort, config.bindAddress),
     ]);
   } catch (err) {
     await close();

@@ -1,12 +1,12 @@
 // The Scheduler gRPC service: converts requests, runs schedule() with the configured profile, records metrics.
 import { Registry } from 'prom-client';
-import type http from 'node:http';
 import { bindServer, grpc, loadSchedulerProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
 import type { Logger } from '../lib/logger.js';
+import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
 import type { SchedulerConfig } from './config.js';
 import { defaultRegistry, profileFromWeights } from './default-registry.js';
 import type { PluginRegistry, Profile } from './framework.js';
-import { createSchedulerMetrics, serveMetrics } from './metrics.js';
+import { createSchedulerMetrics } from './metrics.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { InvalidRequestError, podFromRequest, responseFromResult, snapshotFromProto } from './proto-convert.js';
 import { schedule } from './schedule.js';
@@ -84,7 +84,7 @@ export async function startScheduler(config: SchedulerConfig, deps: SchedulerDep
   server.addService(loadSchedulerProto().sluice.scheduler.v1.Scheduler.service, handlers);
   const port = await bindServer(server, config.grpcAddress);
 
-  let metricsServer: http.Server | undefined;
+  let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== 0) {
     // Same host as the gRPC server: 127.0.0.1 locally, 0.0.0.0 in a pod so Prometheus can scrape it.
     const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':')).replace(/^\[|\]$/g, '');
@@ -95,18 +95,13 @@ export async function startScheduler(config: SchedulerConfig, deps: SchedulerDep
       throw err;
     }
   }
-  const address = metricsServer?.address();
   logger.info({ port, scoreWeights: config.scoreWeights }, 'scheduler listening');
 
   return {
     port,
-    metricsPort: typeof address === 'object' && address ? address.port : undefined,
+    metricsPort: metricsServer?.port,
     async close() {
-      await Promise.all([
-        shutdownServer(server),
-        new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-      ]);
-      metricsServer?.closeAllConnections();
+      await Promise.all([shutdownServer(server), metricsServer?.close()]);
     },
   };
 }

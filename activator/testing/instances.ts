@@ -1,4 +1,4 @@
-// Loopback HTTP/1.1 and h2c servers standing in for function instances in activator tests, plus a small HTTP client.
+// Loopback HTTP/1.1 and h2c servers standing in for function instances in activator tests.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -69,30 +69,4 @@ export async function startH2Instance(name: string): Promise<TestInstance> {
         server.close(() => resolve());
       }),
   };
-}
-
-export interface SimpleResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP/1.1 request on a fresh connection; resolves with the whole (small) response. */
-export function request(
-  port: number,
-  options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
-): Promise<SimpleResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }

@@ -48,12 +48,16 @@ test('HTTP/1.1 bodies stream through the proxy unchanged', async () => {
   try {
     const size = 8 * 2 ** 20;
     const req = http.request({ port: proxy.address().port, host: '127.0.0.1', method: 'POST', path: '/a?b=1' });
+    // The echo answers while the body is still being sent: read it concurrently, or its backpressure stalls the upload.
+    const response = (once(req, 'response') as Promise<[http.IncomingMessage]>).then(async ([res]) => {
+      let count = 0;
+      for await (const c of res) count += (c as Buffer).length;
+      return { res, received: count };
+    });
     const chunk = Buffer.alloc(64 * 1024, 7);
     for (let sent = 0; sent < size; sent += chunk.length) if (!req.write(chunk)) await once(req, 'drain');
     req.end();
-    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
-    let received = 0;
-    for await (const c of res) received += (c as Buffer).length;
+    const { res, received } = await response;
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-path'], '/a?b=1');
     assert.equal(received, size);

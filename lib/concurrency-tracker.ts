@@ -1,6 +1,6 @@
-// Time-weighted average concurrency and request counts per reporting period, for the autoscaler's Stat (pure; time is an argument).
+// Time-weighted average concurrency and request counts per reporting period, for Stats to the autoscaler (pure; time is an argument).
 
-/** The measured part of one Stat, covering one reporting period. */
+/** The measured part of one Stat (protos/autoscaler.proto field names), covering one reporting period. */
 export interface PeriodStat {
   average_concurrency: number;
   /** The part of average_concurrency that came through an activator. */
@@ -12,10 +12,10 @@ export interface PeriodStat {
 }
 
 /**
- * Integrates the number of requests in the queue-proxy (queued or in flight, as
- * Knative counts them) over time: every start/end adds concurrency × elapsed to
- * the period's area, and report() divides the area by the period length.
- * Times are milliseconds on any monotonic clock (performance.now() in production).
+ * Integrates the number of requests held (queued or in flight, as Knative counts them; the
+ * queue-proxy per instance, the activator per function) over time: every start/end adds
+ * concurrency × elapsed to the period's area, and report() divides the area by the period length.
+ * Times are milliseconds on any monotonic clock, never decreasing (performance.now() in production).
  */
 export class ConcurrencyTracker {
   private concurrency = 0;
@@ -32,7 +32,7 @@ export class ConcurrencyTracker {
     this.periodStart = now;
   }
 
-  /** Requests currently in the queue-proxy. */
+  /** Requests started and not yet ended. */
   get active(): number {
     return this.concurrency;
   }
@@ -46,7 +46,8 @@ export class ConcurrencyTracker {
     }
   }
 
-  start(now: number, proxied: boolean): void {
+  /** A request arrived; `proxied` when an activator sent it. It counts until end(). */
+  start(now: number, proxied = false): void {
     this.advance(now);
     this.concurrency++;
     this.requests++;
@@ -56,10 +57,15 @@ export class ConcurrencyTracker {
     }
   }
 
-  end(now: number, proxied: boolean): void {
+  end(now: number, proxied = false): void {
     this.advance(now);
     if (this.concurrency > 0) this.concurrency--;
     if (proxied && this.proxiedConcurrency > 0) this.proxiedConcurrency--;
+  }
+
+  /** True when the current period saw a request or something is still held. */
+  hadActivity(): boolean {
+    return this.requests > 0 || this.concurrency > 0 || this.area > 0;
   }
 
   /** Returns the period ending at `now` and starts the next one. */

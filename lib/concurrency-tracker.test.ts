@@ -1,4 +1,4 @@
-// Table tests for the concurrency tracker with a fake clock: time-weighted averages, counts, proxied share, reset.
+// Table tests for the concurrency tracker with a fake clock: time-weighted averages, counts, proxied share, reset, activity.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConcurrencyTracker, type PeriodStat } from './concurrency-tracker.js';
@@ -33,6 +33,16 @@ const rows: Row[] = [
     // 0–250: 1, 250–750: 2, 750–1000: 1 → (250 + 1000 + 250) / 1000
     input: [[0, 'start'], [250, 'start'], [750, 'end'], [1000, 'report']],
     want: [stat(1.5, 0, 2, 0, 1000)],
+  },
+  {
+    name: 'two overlapping requests, both ended',
+    input: [[0, 'start'], [250, 'start'], [750, 'end'], [1000, 'end'], [1000, 'report']],
+    want: [stat(1.5, 0, 2, 0, 1000)],
+  },
+  {
+    name: 'a request still held at the end counts to the end',
+    input: [[200, 'start'], [1000, 'report']],
+    want: [stat(0.8, 0, 1, 0, 1000)],
   },
   {
     name: 'proxied requests are counted in both totals',
@@ -80,4 +90,17 @@ test('tracker: active counts requests not yet ended', () => {
   tracker.end(4, true);
   tracker.end(5, true); // an extra end never goes negative
   assert.equal(tracker.active, 0);
+});
+
+test('tracker: a held request carries into the next period; activity ends with it', () => {
+  const tracker = new ConcurrencyTracker(0);
+  assert.equal(tracker.hadActivity(), false);
+  tracker.start(500);
+  tracker.report(1000);
+  assert.ok(tracker.hadActivity(), 'still held');
+  const got = tracker.report(2000);
+  assert.deepEqual(got, stat(1, 0, 0, 0, 1000));
+  tracker.end(2000);
+  tracker.report(3000);
+  assert.equal(tracker.hadActivity(), false);
 });
