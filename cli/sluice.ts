@@ -6,6 +6,10 @@ import { up } from './up.js';
 import { invoke } from './invoke.js';
 import { status } from './status.js';
 import { readState } from './state-file.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { DIST_DIR } from './components.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -75,6 +79,18 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .action(async (opts: { platform?: string; json?: boolean }) => {
       exitCode = await status(opts.platform ?? runningCluster().platformAddress, opts.json ?? false);
+    });
+
+  program
+    .command('bench <suite...>')
+    .description('run benchmark suites (e.g. serving), as `npm run bench -- <suite...>` does')
+    .option('--quick', 'short runs')
+    .option('--out <file>', 'where to write the JSON lines')
+    .action(async (suites: string[], opts: { quick?: boolean; out?: string }) => {
+      const args = [path.join(DIST_DIR, 'bench', 'run.js'), ...suites, ...(opts.quick ? ['--quick'] : []), ...(opts.out ? ['--out', opts.out] : [])];
+      const child = spawn(process.execPath, args, { stdio: 'inherit' });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      exitCode = code ?? 1;
     });
 
   await program.parseAsync(argv);

@@ -58,6 +58,16 @@ test('sluice up rejects an invalid Functions file before starting anything, nami
   assert.match(result.stderr, /spec\.containerConcurrency: must be >= 0/);
 });
 
+test('sluice bench runs the benchmark runner and names the known suites for an unknown one', async () => {
+  const result = await run(process.execPath, [SLUICE, 'bench', 'no-such-suite']).then(
+    () => ({ code: 0, stderr: '' }),
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /no-such-suite/);
+  assert.match(result.stderr, /serving/);
+});
+
 test('sluice up rejects a Function without a command on the local platform', async () => {
   const yaml = 'apiVersion: sluice.dev/v1alpha1\nkind: Function\nmetadata:\n  name: img\nspec:\n  container:\n    image: example/img\n';
   const file = writeTempFile('img.yaml', yaml);
