@@ -24,6 +24,8 @@ export interface ComponentMain<C> {
   loadConfig: () => C;
   /** Logger fields taken from the configuration (node or instance names); none by default. */
   logBindings?: (config: C) => Record<string, unknown>;
+  /** File the logger appends to, taken from the configuration; "" or absent = stdout. */
+  logFile?: (config: C) => string;
   /** Starts the servers and clients; a rejection exits with EXIT_CODES.failed. */
   start: (config: C, logger: Logger) => Promise<RunningComponent>;
 }
@@ -32,7 +34,7 @@ export interface ComponentMain<C> {
 export interface ProcessHooks {
   onSignal(signal: NodeJS.Signals, handler: () => void): void;
   exit(code: number): void;
-  createLogger(component: string, bindings: Record<string, unknown>): Logger;
+  createLogger(component: string, bindings: Record<string, unknown>, logFile?: string): Logger;
 }
 
 const NODE_PROCESS: ProcessHooks = {
@@ -59,7 +61,7 @@ export async function runComponent<C>(main: ComponentMain<C>, hooks: ProcessHook
     logger.fatal({ err: err.message }, 'invalid configuration');
     return hooks.exit(EXIT_CODES.badConfig);
   }
-  const logger = hooks.createLogger(main.component, main.logBindings?.(config) ?? {});
+  const logger = hooks.createLogger(main.component, main.logBindings?.(config) ?? {}, main.logFile?.(config));
 
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) hooks.onSignal(signal, () => resolve(signal));

@@ -9,6 +9,10 @@ export interface SpawnOptions {
   cwd?: string;
   /** Append stdout and stderr to this file; inherit the parent's when absent. */
   logFile?: string;
+  /** 'pipe' gives the child a writable `child.stdin`; otherwise stdin is ignored (with logFile) or inherited. */
+  stdin?: 'pipe';
+  /** Opens a Node.js IPC channel as the child's fd 3 (child.on('message'), process.send in the child). */
+  ipc?: boolean;
 }
 
 /**
@@ -24,6 +28,10 @@ export function spawnOwned(command: string, args: readonly string[], options: Sp
   if (options.logFile) {
     fd = openSync(options.logFile, 'a');
     stdio = ['ignore', fd, fd];
+  }
+  if (options.stdin === 'pipe' || options.ipc) {
+    const output = fd ?? 'inherit';
+    stdio = [options.stdin ?? (fd === undefined ? 'inherit' : 'ignore'), output, output, ...(options.ipc ? (['ipc'] as const) : [])];
   }
   const [file, argv] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]]

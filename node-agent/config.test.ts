@@ -21,6 +21,7 @@ test('defaults', () => {
     logDir: path.join(os.tmpdir(), 'sluice-logs'),
     workDir: process.cwd(),
     drainTimeoutMs: 30_000,
+    warmQueueProxies: 1,
   });
   // Compiled: dist/node-agent/config.js → dist/queue-proxy/main.js.
   assert.ok(config.queueProxyScript.endsWith(path.join('dist', 'queue-proxy', 'main.js')), config.queueProxyScript);
@@ -41,6 +42,7 @@ test('loadConfig from env', () => {
     SLUICE_NODE_AGENT_LOG_DIR: '/var/log/sluice',
     SLUICE_NODE_AGENT_WORK_DIR: 'examples',
     SLUICE_NODE_AGENT_DRAIN_TIMEOUT: '5s',
+    SLUICE_NODE_AGENT_WARM_QUEUE_PROXIES: '0',
   };
   assert.deepEqual(loadConfig(rawConfigFromEnv('NODE_AGENT', env)), {
     name: 'node-7',
@@ -57,6 +59,7 @@ test('loadConfig from env', () => {
     logDir: '/var/log/sluice',
     workDir: path.resolve('examples'),
     drainTimeoutMs: 5_000,
+    warmQueueProxies: 0,
   });
   assert.equal(loadConfig({ memory: '1048576' }).memoryBytes, 1048576);
 });
@@ -72,6 +75,7 @@ test('loadConfig rejects bad values naming the key', () => {
     { name: 'labels', input: { labels: 'zone' }, want: /labels = zone, "zone" must be key=value/ },
     { name: 'label value', input: { labels: 'zone=a b' }, want: /labels = zone=a b/ },
     { name: 'drain timeout', input: { 'drain-timeout': 'soon' }, want: /drain-timeout = soon, must be a duration in \[0s; 1h\]/ },
+    { name: 'warm queue-proxies', input: { 'warm-queue-proxies': '17' }, want: /warm-queue-proxies = 17, must be an integer in \[0; 16\]/ },
     { name: 'name', input: { name: 'Node_1' }, want: /name = Node_1, must be a DNS name/ },
     { name: 'unknown key', input: { 'max-instance': '3' }, want: /unknown config key "max-instance"/ },
   ];

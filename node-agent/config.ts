@@ -28,6 +28,8 @@ export interface NodeAgentConfig {
   workDir: string;
   /** Default time a stopping queue-proxy may drain in-flight requests. */
   drainTimeoutMs: number;
+  /** Booted queue-proxies kept waiting for their instance config, taking Node boot off cold starts; 0 = off. */
+  warmQueueProxies: number;
 }
 
 const COMPONENT = 'node-agent';
@@ -79,6 +81,7 @@ export function loadConfig(raw: RawConfig): NodeAgentConfig {
     logDir: path.resolve(r.string('log-dir', path.join(os.tmpdir(), 'sluice-logs'))),
     workDir: path.resolve(r.string('work-dir', process.cwd())),
     drainTimeoutMs: r.durationMs('drain-timeout', 30_000, 0, 3_600_000),
+    warmQueueProxies: r.int('warm-queue-proxies', 1, 0, 16),
   };
   r.rejectUnknown();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(config.name)) {

@@ -28,6 +28,8 @@ export function testConfig(index: number, overrides: Partial<NodeAgentConfig> = 
     logDir,
     workDir: TESTDATA,
     drainTimeoutMs: 2_000,
+    // Tests of warm spares opt in; the others count the processes they start.
+    warmQueueProxies: 0,
     ...overrides,
   };
   return { config, cleanup: () => rmSync(logDir, { recursive: true, force: true }) };
@@ -121,4 +123,22 @@ export function isAlive(pid: number): boolean {
   }
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
+}
+
+/** Pids of the live (non-zombie) processes whose parent is `parent`. */
+export function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // Fields after "(comm)": state ppid …
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === parent && state !== 'Z' && state !== 'X') out.push(Number(entry));
+  }
+  return out;
 }

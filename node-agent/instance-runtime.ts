@@ -9,9 +9,10 @@ import { SluiceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { NodeAgentConfig } from './config.js';
 import { IpAllocator } from './ip-allocator.js';
-import { launchPlan, QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT } from './launch-plan.js';
+import { launchPlan, QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, spareQueueProxyPlan } from './launch-plan.js';
 import type { ProcessPlan } from './launch-plan.js';
 import type { NodeAgentMetrics, PhaseLabel } from './metrics.js';
+import { WarmQueueProxies } from './warm-queue-proxies.js';
 import type { StartInstanceRequest__Output } from '../protos/generated/sluice/nodeagent/v1/StartInstanceRequest.js';
 
 /*
@@ -28,6 +29,11 @@ import type { StartInstanceRequest__Output } from '../protos/generated/sluice/no
  * | FAILED               | the other process killed, IP released | (removed)   | DELETED             |
  *
  * Until the first READY the probe runs every 10 ms (cold start latency), then every second.
+ *
+ * The queue-proxy is a warm spare when one is ready (warm-queue-proxies > 0): it gets the instance's
+ * config on stdin instead of being spawned, skipping Node boot and module loading. Spares are
+ * replenished once no instance is in its first start (or REPLENISH_FALLBACK_MS after a hand-off), so
+ * booting a new spare does not compete for CPU with the cold start that used the last one.
  */
 export type InstancePhase = 'STARTING' | 'READY' | 'TERMINATING' | 'FAILED';
 
@@ -71,6 +77,8 @@ export const FUNCTION_SERVER_GRACE_MS = 2_000;
 /** Extra time past the drain timeout before SIGKILL, so the queue-proxy's own drain deadline fires first. */
 export const DRAIN_KILL_MARGIN_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
+/** Replenish spares at the latest this long after a hand-off, even while some instance is still starting. */
+const REPLENISH_FALLBACK_MS = 5_000;
 
 export interface RuntimeDeps {
   logger: Logger;
@@ -87,6 +95,8 @@ interface ManagedInstance {
   status: InstanceStatus;
   functionServer: ChildProcess;
   queueProxy: ChildProcess;
+  /** The queue-proxy was a warm spare handed this instance's config. */
+  warmQueueProxy: boolean;
   everReady: boolean;
   probeTimer?: NodeJS.Timeout;
   /** Set once the instance is going away (stop or failure); later process exits are expected. */
@@ -138,6 +148,9 @@ export class InstanceRuntime {
   private readonly probeIntervals: ProbeIntervals;
   private readonly logger: Logger;
   private closing = false;
+  private replenishTimer: NodeJS.Timeout | undefined;
+  /** Spare queue-proxies (never instances: not listed, counted or watched). */
+  readonly warmQueueProxies: WarmQueueProxies;
 
   constructor(
     private readonly config: NodeAgentConfig,
@@ -147,6 +160,26 @@ export class InstanceRuntime {
     this.now = deps.now ?? Date.now;
     this.probeIntervals = deps.probeIntervals ?? DEFAULT_PROBE_INTERVALS;
     this.logger = deps.logger;
+    this.warmQueueProxies = new WarmQueueProxies(
+      config.warmQueueProxies,
+      () =>
+        existsSync(config.queueProxyScript)
+          ? spareQueueProxyPlan({
+              queueProxyScript: config.queueProxyScript,
+              logDir: config.logDir,
+              workDir: config.workDir,
+              baseEnv: deps.env ?? process.env,
+              nodeBinary: process.execPath,
+            })
+          : undefined,
+      this.logger,
+    );
+    this.warmQueueProxies.fill();
+  }
+
+  /** Pid of an instance's queue-proxy process. */
+  queueProxyPid(name: string): number | undefined {
+    return this.instances.get(name)?.queueProxy.pid;
   }
 
   /** Every current instance (copies). */
@@ -220,9 +253,12 @@ export class InstanceRuntime {
 
     let functionServer: ChildProcess | undefined;
     let queueProxy: ChildProcess;
+    let warmQueueProxy = false;
     try {
       functionServer = this.spawn(plan.functionServer);
-      queueProxy = this.spawn(plan.queueProxy);
+      const spare = this.warmQueueProxies.handOff({ ...plan.queueProxyConfig, 'log-file': plan.queueProxy.logFile });
+      warmQueueProxy = spare !== undefined;
+      queueProxy = spare ?? this.spawn(plan.queueProxy);
     } catch (err) {
       if (functionServer) killGroup(functionServer);
       this.ips.release(ip);
@@ -250,6 +286,7 @@ export class InstanceRuntime {
       },
       functionServer,
       queueProxy,
+      warmQueueProxy,
       everReady: false,
     };
     this.instances.set(name, managed);
@@ -257,9 +294,13 @@ export class InstanceRuntime {
     this.watchExit(managed, queueProxy, 'queue-proxy', plan.queueProxy.logFile);
     this.deps.metrics?.starts.inc({ namespace, function: fn });
     this.logger.info(
-      { instance: name, namespace, function: fn, ip, functionPid: functionServer.pid, queueProxyPid: queueProxy.pid },
+      { instance: name, namespace, function: fn, ip, functionPid: functionServer.pid, queueProxyPid: queueProxy.pid, warmQueueProxy },
       'instance starting',
     );
+    if (warmQueueProxy && !this.replenishTimer) {
+      this.replenishTimer = setTimeout(() => this.replenishSpares(true), REPLENISH_FALLBACK_MS);
+      this.replenishTimer.unref();
+    }
     this.emit('ADDED', managed);
     this.scheduleProbe(managed, 0);
     return { ...managed.status };
@@ -281,7 +322,8 @@ export class InstanceRuntime {
   /** Stops every instance in parallel and refuses new ones (shutdown). */
   async stopAll(drainTimeoutMs: number = this.config.drainTimeoutMs): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.instances.keys()].map((name) => this.stop(name, drainTimeoutMs)));
+    clearTimeout(this.replenishTimer);
+    await Promise.all([this.warmQueueProxies.close(), ...[...this.instances.keys()].map((name) => this.stop(name, drainTimeoutMs))]);
   }
 
   private spawn(plan: ProcessPlan): ChildProcess {
@@ -335,6 +377,15 @@ export class InstanceRuntime {
     this.instances.delete(managed.status.name);
     this.logger.info({ instance: managed.status.name, phase: managed.status.phase }, 'instance removed');
     this.emit('DELETED', managed);
+    this.replenishSpares(false);
+  }
+
+  /** Tops the spares up, unless an instance is still in its first start (then its READY or removal will). */
+  private replenishSpares(evenWhileStarting: boolean): void {
+    if (!evenWhileStarting && [...this.instances.values()].some((m) => !m.everReady && !m.teardown)) return;
+    clearTimeout(this.replenishTimer);
+    this.replenishTimer = undefined;
+    this.warmQueueProxies.fill();
   }
 
   private scheduleProbe(managed: ManagedInstance, delayMs: number): void {
@@ -358,8 +409,9 @@ export class InstanceRuntime {
       status.message = '';
       if (!managed.everReady) status.readyAtMs = this.now();
       managed.everReady = true;
-      this.logger.info({ instance: status.name, startupMs: status.readyAtMs - status.createdAtMs }, 'instance ready');
+      this.logger.info({ instance: status.name, startupMs: status.readyAtMs - status.createdAtMs, warmQueueProxy: managed.warmQueueProxy }, 'instance ready');
       this.emit('MODIFIED', managed);
+      this.replenishSpares(false);
     } else if (!ready && status.phase === 'READY') {
       status.phase = 'STARTING';
       status.message = 'readiness probe failed';

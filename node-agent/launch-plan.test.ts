@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inheritedEnv, launchPlan } from './launch-plan.js';
+import { inheritedEnv, launchPlan, spareQueueProxyPlan } from './launch-plan.js';
+import { rawConfigFromEnv } from '../lib/config.js';
 import type { LaunchInput, LaunchPlan } from './launch-plan.js';
 import { parseFunctionDefinition } from '../lib/function-spec.js';
 
@@ -84,6 +85,11 @@ test('launchPlan', () => {
         });
       },
     },
+    {
+      name: 'the config a warm spare gets on stdin is the env config',
+      input: input({ container: { command: ['node', 's.js'] } }),
+      want: (plan) => assert.deepEqual(plan.queueProxyConfig, rawConfigFromEnv('QUEUE_PROXY', plan.queueProxy.env)),
+    },
   ];
   for (const row of rows) {
     try {
@@ -93,6 +99,16 @@ test('launchPlan', () => {
       throw err;
     }
   }
+});
+
+test('spareQueueProxyPlan: the queue-proxy awaiting its config on stdin, logging to the spare log', () => {
+  assert.deepEqual(spareQueueProxyPlan(input({ container: { command: ['node', 's.js'] } })), {
+    command: '/usr/local/bin/node',
+    args: ['/opt/sluice/dist/queue-proxy/main.js'],
+    env: { PATH: '/usr/bin', SLUICE_LOG_LEVEL: 'debug', SLUICE_QUEUE_PROXY_AWAIT_CONFIG: 'stdin' },
+    cwd: '/work',
+    logFile: '/logs/warm-queue-proxies.log',
+  });
 });
 
 test('launchPlan refuses bad instance names and missing commands', () => {

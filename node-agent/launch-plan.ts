@@ -21,6 +21,8 @@ export interface ProcessPlan {
 export interface LaunchPlan {
   functionServer: ProcessPlan;
   queueProxy: ProcessPlan;
+  /** The queue-proxy's settings as kebab-case keys: what a warm spare gets on stdin (with log-file) instead of the env. */
+  queueProxyConfig: Record<string, string>;
 }
 
 export interface LaunchInput {
@@ -78,23 +80,24 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     SLUICE_INSTANCE: instance,
   });
 
-  const queueProxyEnv: Record<string, string> = {
-    ...base,
-    SLUICE_QUEUE_PROXY_NAMESPACE: input.namespace,
-    SLUICE_QUEUE_PROXY_FUNCTION: input.function,
-    SLUICE_QUEUE_PROXY_INSTANCE: instance,
-    SLUICE_QUEUE_PROXY_BIND_ADDRESS: input.ip,
-    SLUICE_QUEUE_PROXY_TRAFFIC_PORT: String(QUEUE_PROXY_TRAFFIC_PORT),
-    SLUICE_QUEUE_PROXY_ADMIN_PORT: String(QUEUE_PROXY_ADMIN_PORT),
-    SLUICE_QUEUE_PROXY_METRICS_PORT: String(QUEUE_PROXY_METRICS_PORT),
-    SLUICE_QUEUE_PROXY_USER_HOST: input.ip,
-    SLUICE_QUEUE_PROXY_USER_PORT: String(port),
-    SLUICE_QUEUE_PROXY_CONTAINER_CONCURRENCY: String(definition.spec.containerConcurrency ?? FUNCTION_DEFAULTS.containerConcurrency),
-    SLUICE_QUEUE_PROXY_TIMEOUT: `${definition.spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds}s`,
-    SLUICE_QUEUE_PROXY_READINESS_PATH: container.readinessPath ?? '',
-    SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS: input.autoscalerAddress,
-    SLUICE_QUEUE_PROXY_DRAIN_TIMEOUT: formatDurationMs(input.drainTimeoutMs),
+  const queueProxyConfig: Record<string, string> = {
+    namespace: input.namespace,
+    function: input.function,
+    instance,
+    'bind-address': input.ip,
+    'traffic-port': String(QUEUE_PROXY_TRAFFIC_PORT),
+    'admin-port': String(QUEUE_PROXY_ADMIN_PORT),
+    'metrics-port': String(QUEUE_PROXY_METRICS_PORT),
+    'user-host': input.ip,
+    'user-port': String(port),
+    'container-concurrency': String(definition.spec.containerConcurrency ?? FUNCTION_DEFAULTS.containerConcurrency),
+    timeout: `${definition.spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds}s`,
+    'readiness-path': container.readinessPath ?? '',
+    'autoscaler-address': input.autoscalerAddress,
+    'drain-timeout': formatDurationMs(input.drainTimeoutMs),
   };
+  const queueProxyEnv: Record<string, string> = { ...base };
+  for (const [key, value] of Object.entries(queueProxyConfig)) queueProxyEnv[queueProxyEnvName(key)] = value;
 
   return {
     functionServer: {
@@ -111,5 +114,27 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
       cwd: input.workDir,
       logFile: path.join(input.logDir, `${instance}.queue-proxy.log`),
     },
+    queueProxyConfig,
+  };
+}
+
+/** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */
+function queueProxyEnvName(key: string): string {
+  return `SLUICE_QUEUE_PROXY_${key.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export type SpareInput = Pick<LaunchInput, 'queueProxyScript' | 'logDir' | 'workDir' | 'baseEnv' | 'nodeBinary'>;
+
+/** Where warm spare queue-proxies log until they get an instance (never an instance's file: those end in .function.log or .queue-proxy.log). */
+export const SPARE_QUEUE_PROXY_LOG = 'warm-queue-proxies.log';
+
+/** A warm spare queue-proxy: no instance settings, it waits for them on stdin (SLUICE_QUEUE_PROXY_AWAIT_CONFIG=stdin). */
+export function spareQueueProxyPlan(input: SpareInput): ProcessPlan {
+  return {
+    command: input.nodeBinary,
+    args: [input.queueProxyScript],
+    env: { ...inheritedEnv(input.baseEnv), SLUICE_QUEUE_PROXY_AWAIT_CONFIG: 'stdin' },
+    cwd: input.workDir,
+    logFile: path.join(input.logDir, SPARE_QUEUE_PROXY_LOG),
   };
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { FAKE_QUEUE_PROXY, REPO_ROOT, TESTDATA, functionSpecJson, instancePids, isAlive, nodeAgentClient, unaryCall, waitFor, WatchCollector } from './fixtures.js';
+import { FAKE_QUEUE_PROXY, REPO_ROOT, TESTDATA, childPids, functionSpecJson, instancePids, isAlive, nodeAgentClient, unaryCall, waitFor, WatchCollector } from './fixtures.js';
 import type { Instance__Output } from '../protos/generated/sluice/nodeagent/v1/Instance.js';
 
 const INDEX = 203;
@@ -31,6 +31,7 @@ async function runAgent(logDir: string): Promise<AgentProcess> {
       SLUICE_NODE_AGENT_WORK_DIR: TESTDATA,
       SLUICE_NODE_AGENT_LOG_DIR: logDir,
       SLUICE_NODE_AGENT_DRAIN_TIMEOUT: '2s',
+      SLUICE_NODE_AGENT_WARM_QUEUE_PROXIES: '1',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -52,8 +53,11 @@ async function runAgent(logDir: string): Promise<AgentProcess> {
   return { child, address, exit };
 }
 
-/** Starts two instances and returns the pids of all four processes once both are READY. */
-async function startInstances(address: string): Promise<number[]> {
+/**
+ * Starts two instances (the first takes the warm spare queue-proxy) and returns the pids of the
+ * agent's five children once both are READY and a new spare has been spawned: four instance processes and the spare.
+ */
+async function startInstances(address: string, agentPid: number): Promise<number[]> {
   const client = nodeAgentClient(address);
   const watch = new WatchCollector(client);
   try {
@@ -66,19 +70,22 @@ async function startInstances(address: string): Promise<number[]> {
     for (const name of names) {
       await watch.waitFor(`${name} READY`, (e) => e.instance?.name === name && e.instance.phase === 'INSTANCE_PHASE_READY');
     }
-    const pids = names.flatMap((name) => {
-      const p = instancePids(name);
-      return [p.functionServer, p.queueProxy];
+    const functionServers = names.map((name) => instancePids(name).functionServer);
+    assert.ok(functionServers.every((pid) => pid !== undefined), `function servers found: ${functionServers.join(', ')}`);
+    // The first instance's queue-proxy was a spare: it carries no instance env, so count the agent's children.
+    const pids = await waitFor('four instance processes and a new spare', () => {
+      const children = childPids(agentPid);
+      return children.length === 5 ? children : undefined;
     });
-    assert.ok(pids.every((pid) => pid !== undefined), `four processes found: ${pids.join(', ')}`);
-    return pids as number[];
+    for (const pid of functionServers) assert.ok(pids.includes(pid!));
+    return pids;
   } finally {
     watch.close();
     client.close();
   }
 }
 
-test('node agent process: SIGTERM stops every instance and exits 0; SIGKILL takes the instances with it', async (t) => {
+test('node agent process: SIGTERM stops every instance and spare and exits 0; SIGKILL takes them with it', async (t) => {
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'sluice-node-agent-main-test-'));
   const running: AgentProcess[] = [];
   t.after(() => {
@@ -90,16 +97,16 @@ test('node agent process: SIGTERM stops every instance and exits 0; SIGKILL take
     const agent = await runAgent(logDir);
     running.push(agent);
     assert.match(agent.address, new RegExp(`^127\\.0\\.${INDEX}\\.1:\\d+$`));
-    const pids = await startInstances(agent.address);
+    const pids = await startInstances(agent.address, agent.child.pid!);
     agent.child.kill('SIGTERM');
     assert.deepEqual(await agent.exit, { code: 0, signal: null });
-    assert.deepEqual(pids.filter(isAlive), [], 'no instance process outlives the agent');
+    assert.deepEqual(pids.filter(isAlive), [], 'no instance or spare process outlives the agent');
   });
 
   await t.test('SIGKILL', async () => {
     const agent = await runAgent(logDir);
     running.push(agent);
-    const pids = await startInstances(agent.address);
+    const pids = await startInstances(agent.address, agent.child.pid!);
     agent.child.kill('SIGKILL');
     assert.deepEqual(await agent.exit, { code: null, signal: 'SIGKILL' });
     // The kernel delivers the parent-death signal (setpriv --pdeathsig) to each child.

@@ -26,6 +26,7 @@ test('defaults: only the required keys given', () => {
     autoscalerAddress: '',
     reportingPeriodMs: 1_000,
     drainTimeoutMs: 30_000,
+    logFile: '',
   });
 });
 
@@ -56,6 +57,7 @@ test('derived and explicit values', () => {
     { name: 'explicit user-host', input: { 'bind-address': '127.0.3.4', 'user-host': '127.0.0.9' }, want: { bindAddress: '127.0.3.4', userHost: '127.0.0.9' } },
     { name: 'port 0 means any', input: { 'traffic-port': '0', 'admin-port': '0', 'metrics-port': '0' }, want: { trafficPort: 0, adminPort: 0, metricsPort: 0 } },
     { name: 'http readiness path', input: { 'readiness-path': '/healthz' }, want: { readinessPath: '/healthz' } },
+    { name: 'log file', input: { 'log-file': '/logs/h-1.queue-proxy.log' }, want: { logFile: '/logs/h-1.queue-proxy.log' } },
     { name: 'durations', input: { 'reporting-period': '250ms', 'drain-timeout': '5s' }, want: { reportingPeriodMs: 250, drainTimeoutMs: 5_000 } },
   ];
   for (const row of rows) {

@@ -1,4 +1,8 @@
 // Queue-proxy configuration: defaults, parsing from kebab-case keys (env SLUICE_QUEUE_PROXY_<KEY>) and validation.
+//
+// Two sources (see main.ts): by default the env variables SLUICE_QUEUE_PROXY_<KEY>. With
+// SLUICE_QUEUE_PROXY_AWAIT_CONFIG=stdin the process is a warm spare: it loads its modules, then reads
+// one JSON object line on stdin with the same kebab-case keys (e.g. {"function":"hello","log-file":…}).
 import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
 
 export interface QueueProxyConfig {
@@ -30,6 +34,8 @@ export interface QueueProxyConfig {
   reportingPeriodMs: number;
   /** How long a drain waits for in-flight and queued requests before closing anyway. */
   drainTimeoutMs: number;
+  /** File the logs are appended to; "" = stdout. Lets a warm spare log where its instance's log belongs. */
+  logFile: string;
 }
 
 const COMPONENT = 'queue-proxy';
@@ -54,6 +60,7 @@ export function defaultConfig(): QueueProxyConfig {
     autoscalerAddress: '',
     reportingPeriodMs: 1_000,
     drainTimeoutMs: 30_000,
+    logFile: '',
   };
 }
 
@@ -89,6 +96,7 @@ export function loadConfig(raw: RawConfig): QueueProxyConfig {
     autoscalerAddress: r.string('autoscaler-address', d.autoscalerAddress),
     reportingPeriodMs: r.durationMs('reporting-period', d.reportingPeriodMs, 10, 60_000),
     drainTimeoutMs: r.durationMs('drain-timeout', d.drainTimeoutMs, 0, 3_600_000),
+    logFile: r.string('log-file', d.logFile),
   };
   r.rejectUnknown();
   return config;
