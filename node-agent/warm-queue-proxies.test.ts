@@ -71,6 +71,19 @@ test('warm-queue-proxies=1: the instance takes the spare, serves through it, and
   await waitFor('the spare killed by stopAll', () => !isAlive(nextSpare), 5_000);
 });
 
+test('a spare still booting is handed the config rather than spawning another process', async (t) => {
+  const { runtime, waitReady } = setup(t, { warmQueueProxies: 1 });
+  // Right after the runtime starts, its spare is still booting.
+  assert.deepEqual(runtime.warmQueueProxies.readyPids(), []);
+  const name = uniqueName('booting');
+  const started = runtime.start(request(name));
+  assert.equal(runtime.warmQueueProxies.handOffs, 1, 'the booting spare was not used');
+  await waitReady(name);
+  const res = await fetch(`http://${started.ip}:${started.trafficPort}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-sluice-instance'), name);
+});
+
 test('warm-queue-proxies=0: the queue-proxy is spawned with its env config as before', async (t) => {
   const { runtime, waitReady } = setup(t, { warmQueueProxies: 0 });
   const name = uniqueName('cold');

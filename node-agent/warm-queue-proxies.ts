@@ -15,6 +15,8 @@ import type { ProcessPlan } from './launch-plan.js';
  * | —        | fill(): fewer than `count` spares        | BOOTING (spawned, stdin and IPC piped)     |
  * | BOOTING  | IPC message "ready" (modules loaded)     | READY                                      |
  * | READY    | handOff(config)                          | (owned by its instance, out of the pool)   |
+ * | BOOTING  | handOff(config), no READY spare          | (owned by its instance; reads the config   |
+ * |          |                                          |  once booted, still sooner than a spawn)   |
  * | any      | exits on its own                         | (removed); fill() again after a backoff    |
  * | any      | close()                                  | (killed)                                   |
  *
@@ -66,11 +68,14 @@ export class WarmQueueProxies {
   }
 
   /**
-   * Takes the oldest ready spare out of the pool and writes `config` (one JSON line) to its stdin;
-   * from then on the process is the caller's. Undefined when no spare is ready.
+   * Takes the oldest ready spare (else the oldest still booting: it is further along than a new
+   * process would be) out of the pool and writes `config` (one JSON line) to its stdin; from then
+   * on the process is the caller's. Undefined when the pool is empty.
    */
   handOff(config: Record<string, string>): ChildProcess | undefined {
-    const index = this.spares.findIndex((s) => s.ready && s.child.exitCode === null && s.child.signalCode === null);
+    const alive = (s: Spare): boolean => s.child.exitCode === null && s.child.signalCode === null;
+    let index = this.spares.findIndex((s) => s.ready && alive(s));
+    if (index < 0) index = this.spares.findIndex(alive);
     if (index < 0) return undefined;
     const [{ child, onExit }] = this.spares.splice(index, 1);
     child.off('exit', onExit);
