@@ -29,14 +29,18 @@ export interface ServingSettings {
   warmupSec: number;
   /** Requests per queue-proxy CPU measurement. */
   cpuRequests: number;
-  /** Cold starts, each of a distinct function. */
+  /** Isolated cold starts, each of a distinct function, after `coldStartGapMs` of quiet. */
   coldStarts: number;
+  /** Idle time before each isolated cold start, so the node is quiet (as STeLLAR's long inter-arrival times). */
+  coldStartGapMs: number;
+  /** Back-to-back cold starts (no gap): a burst of new functions. */
+  burstColdStarts: number;
 }
 
 export function servingSettings(quick: boolean): ServingSettings {
   return quick
-    ? { loadSec: 3, warmupSec: 1, cpuRequests: 3_000, coldStarts: 10 }
-    : { loadSec: 10, warmupSec: 3, cpuRequests: 20_000, coldStarts: 24 };
+    ? { loadSec: 3, warmupSec: 1, cpuRequests: 3_000, coldStarts: 10, coldStartGapMs: 1_000, burstColdStarts: 5 }
+    : { loadSec: 10, warmupSec: 3, cpuRequests: 20_000, coldStarts: 24, coldStartGapMs: 1_000, burstColdStarts: 12 };
 }
 
 /** The goals printed beside the numbers (informational, never asserted). */
@@ -127,13 +131,14 @@ class ServingRun {
     }
   }
 
-  /** Times the first request to each of `names` (all at zero instances), one after the other. */
-  async measureColdStarts(cluster: LocalCluster, names: readonly string[]): Promise<void> {
+  /** Times the first request to each of `names` (all at zero instances), one after the other, `gapMs` apart. */
+  async measureColdStarts(cluster: LocalCluster, names: readonly string[], caseName: string, gapMs: number): Promise<void> {
     const totals: number[] = [];
     const toCreated: number[] = [];
     const instanceStart: number[] = [];
     const readyToResponse: number[] = [];
     for (const name of names) {
+      if (gapMs > 0) await sleep(gapMs);
       this.checkAborted();
       const status = cluster.controller.functionStatus().find((f) => f.record.name === name);
       if (!status || status.instances.length > 0) throw new Error(`cold start of ${name}: expected 0 instances, found ${status?.instances.length ?? 'no function'}`);
@@ -156,14 +161,14 @@ class ServingRun {
       }
       this.ctx.log(`cold start ${name}: ${elapsedMs.toFixed(1)} ms${split}`);
     }
-    this.emit('cold-start', 'count', totals.length, 'count');
-    this.emit('cold-start', 'latency_p50', percentile(totals, 50), 'ms');
-    this.emit('cold-start', 'latency_p99', percentile(totals, 99), 'ms');
-    this.emit('cold-start', 'latency_max', Math.max(...totals), 'ms');
+    this.emit(caseName, 'count', totals.length, 'count');
+    this.emit(caseName, 'latency_p50', percentile(totals, 50), 'ms');
+    this.emit(caseName, 'latency_p99', percentile(totals, 99), 'ms');
+    this.emit(caseName, 'latency_max', Math.max(...totals), 'ms');
     if (toCreated.length > 0) {
-      this.emit('cold-start', 'to_instance_created_p50', percentile(toCreated, 50), 'ms');
-      this.emit('cold-start', 'instance_start_p50', percentile(instanceStart, 50), 'ms');
-      this.emit('cold-start', 'ready_to_response_p50', percentile(readyToResponse, 50), 'ms');
+      this.emit(caseName, 'to_instance_created_p50', percentile(toCreated, 50), 'ms');
+      this.emit(caseName, 'instance_start_p50', percentile(instanceStart, 50), 'ms');
+      this.emit(caseName, 'ready_to_response_p50', percentile(readyToResponse, 50), 'ms');
     }
   }
 }
@@ -237,9 +242,10 @@ async function run(ctx: SuiteContext): Promise<void> {
 
   // 3–4. The whole local cluster: a warm hello behind activator + queue-proxy, and functions at zero for cold starts.
   const coldNames = Array.from({ length: settings.coldStarts }, (_, i) => `cold-${String(i).padStart(2, '0')}`);
+  const burstNames = Array.from({ length: settings.burstColdStarts }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
   const functions = [
     exampleFunction('hello', { initialScale: 1, minScale: 1, maxScale: 1 }),
-    ...coldNames.map((name) => exampleFunction(name, { initialScale: 0, minScale: 0, maxScale: 1 })),
+    ...[...coldNames, ...burstNames].map((name) => exampleFunction(name, { initialScale: 0, minScale: 0, maxScale: 1 })),
   ];
   ctx.log(`starting a local cluster (1 node, ${functions.length} functions)`);
   const cluster = await startLocalCluster({
@@ -274,8 +280,10 @@ async function run(ctx: SuiteContext): Promise<void> {
         'queue-proxy': () => metricsCpuMs(`http://${instance.ip}:9091/metrics`),
       },
     );
-    ctx.log(`cold starts: ${coldNames.length} functions, one after the other`);
-    await bench.measureColdStarts(cluster, coldNames);
+    ctx.log(`cold starts: ${coldNames.length} functions, one at a time after ${settings.coldStartGapMs} ms of quiet`);
+    await bench.measureColdStarts(cluster, coldNames, 'cold-start', settings.coldStartGapMs);
+    ctx.log(`cold starts in a burst: ${burstNames.length} functions back to back`);
+    await bench.measureColdStarts(cluster, burstNames, 'cold-start-burst', 0);
   };
   await Promise.race([clusterPhase(), componentFailed]);
   ctx.log('stopping the local cluster');
