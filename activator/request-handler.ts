@@ -204,14 +204,22 @@ export class RequestHandler {
         () => body === null || !body.pulled,
       );
     } catch (err) {
-      status = this.answerHttp1(req, res, err, entry, body);
+      status = this.answerHttp1(req, res, err, entry, body, presence);
     } finally {
       this.end(entry, start, status);
     }
   }
 
-  private answerHttp1(req: IncomingMessage, res: ServerResponse, err: unknown, entry: FunctionEntry, body: MeteredBody | null): number {
-    if (err instanceof ClientGoneError) return 0;
+  private answerHttp1(
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    entry: FunctionEntry,
+    body: MeteredBody | null,
+    presence: ClientPresence,
+  ): number {
+    // A client that left is nobody's failure: no answer, no warning, counted as aborted.
+    if (err instanceof ClientGoneError || presence.gone) return 0;
     let error = asSluiceError(err, entry);
     if (body?.tooLarge) {
       error = tooLarge(entry, this.options.maxBodyBytes);
@@ -281,14 +289,14 @@ export class RequestHandler {
       );
       if (bodyTooLarge) status = 413;
     } catch (err) {
-      status = bodyTooLarge ? 413 : this.answerHttp2(stream, err, entry);
+      status = bodyTooLarge ? 413 : this.answerHttp2(stream, err, entry, presence);
     } finally {
       this.end(entry, start, status);
     }
   }
 
-  private answerHttp2(stream: ServerHttp2Stream, err: unknown, entry: FunctionEntry): number {
-    if (err instanceof ClientGoneError) return 0;
+  private answerHttp2(stream: ServerHttp2Stream, err: unknown, entry: FunctionEntry, presence: ClientPresence): number {
+    if (err instanceof ClientGoneError || presence.gone) return 0;
     const error = asSluiceError(err, entry);
     if (error.status >= 500) this.options.logger.warn({ function: entry.key, code: error.code, err: error.message }, 'request failed');
     if (stream.headersSent) {

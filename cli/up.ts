@@ -27,6 +27,15 @@ export async function up(options: UpOptions): Promise<number> {
     { level: process.env.SLUICE_LOG_LEVEL ?? 'info', base: { component: 'platform', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: path.join(logDir, 'platform.log'), sync: false }),
   );
+  // A signal while the cluster starts is remembered and honoured once start-up returns, so
+  // nothing half-started is left behind.
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals): void => {
+    interruptedBy = signal;
+    process.stdout.write('sluice: stopping as soon as start-up completes\n');
+  };
+  process.on('SIGINT', onEarlySignal);
+  process.on('SIGTERM', onEarlySignal);
   const cluster = await startLocalCluster({
     functions,
     workDir: path.dirname(path.resolve(options.file)),
@@ -37,6 +46,13 @@ export async function up(options: UpOptions): Promise<number> {
     logDir,
     logger,
   });
+  process.off('SIGINT', onEarlySignal);
+  process.off('SIGTERM', onEarlySignal);
+  if (interruptedBy) {
+    await cluster.stop();
+    process.stdout.write('sluice: stopped\n');
+    return 0;
+  }
   writeState({
     pid: process.pid,
     ingressUrl: cluster.ingressUrl,
@@ -61,11 +77,17 @@ export async function up(options: UpOptions): Promise<number> {
       }
       shuttingDown = true;
       process.stdout.write(`sluice: ${why}; stopping (Ctrl-C again to force)\n`);
-      void cluster.stop().then(() => {
-        removeState(process.pid);
-        process.stdout.write('sluice: stopped\n');
-        resolve(code);
-      });
+      void cluster
+        .stop()
+        .catch((err: unknown) => {
+          process.stderr.write(`sluice: stopping failed: ${(err as Error).message ?? String(err)}\n`);
+          code = 1;
+        })
+        .finally(() => {
+          removeState(process.pid);
+          process.stdout.write('sluice: stopped\n');
+          resolve(code);
+        });
     };
     process.on('SIGINT', () => shutdown(0, 'interrupted'));
     process.on('SIGTERM', () => shutdown(0, 'terminated'));

@@ -57,3 +57,19 @@ test('loadNow loads at once', async () => {
     await reporter.close();
   }
 });
+
+test('the maximum delay stays a maximum when the trigger settles just before it', async () => {
+  let release!: () => void;
+  const trigger = new Promise<void>((resolve) => (release = resolve));
+  const startedAt = Date.now();
+  const reporter = new DeferredStatsReporter('127.0.0.1:1', silentLogger(), trigger, 5_000, 200);
+  const stopKeepingAlive = keepLoopAlive();
+  try {
+    setTimeout(release, 150);
+    await reporter.ready();
+    assert.ok(Date.now() - startedAt < 1_000, `loaded after ${Date.now() - startedAt} ms, past the 200 ms maximum`);
+  } finally {
+    stopKeepingAlive();
+    await reporter.close();
+  }
+});

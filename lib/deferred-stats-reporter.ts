@@ -13,6 +13,7 @@ export class DeferredStatsReporter {
   private reporter: StatsReporter | undefined;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  private loadAt = Infinity;
   private loading: Promise<void> | undefined;
   private readonly settled: Promise<void>;
   private settle!: () => void;
@@ -32,9 +33,13 @@ export class DeferredStatsReporter {
     );
   }
 
+  /** Loads at `now + ms`, unless an earlier load is already scheduled (maxDelayMs stays a maximum). */
   private schedule(ms: number): void {
     if (this.loading) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.loadAt <= at) return;
     clearTimeout(this.timer);
+    this.loadAt = at;
     this.timer = setTimeout(() => void this.loadNow(), ms);
     this.timer.unref();
   }

@@ -69,6 +69,12 @@ export async function terminate(child: ChildProcess, graceMs: number): Promise<v
   const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
   await exited(child);
   clearTimeout(timer);
-  // Anything the child started in its group goes too.
-  signalGroup(child, 'SIGKILL');
+  // Anything the child started in its group goes too (signalGroup skips exited children, so signal directly).
+  if (child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is already empty
+    }
+  }
 }

@@ -14,6 +14,8 @@ export interface DualServerOptions {
   keepAliveTimeoutMs?: number;
   /** Largest request header block; beyond it Node answers 431. */
   maxHeaderSize?: number;
+  /** How long a new connection may stay silent before its first byte. */
+  firstByteTimeoutMs?: number;
 }
 
 /** "PRI" starts the HTTP/2 preface; no HTTP/1.1 method starts that way. */
@@ -28,8 +30,10 @@ export class DualServer {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<net.Socket>();
   private draining = false;
+  private readonly firstByteTimeoutMs: number;
 
   constructor(handlers: DualServerHandlers, options: DualServerOptions = {}) {
+    this.firstByteTimeoutMs = options.firstByteTimeoutMs ?? 60_000;
     this.http1 = http.createServer(
       {
         keepAlive: true,
@@ -55,12 +59,15 @@ export class DualServer {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.once('error', () => socket.destroy());
+    // A client that connects and never sends a byte must not hold a socket forever.
+    socket.setTimeout(this.firstByteTimeoutMs, () => socket.destroy());
     const onReadable = (): void => {
       const chunk = socket.read() as Buffer | null;
       if (chunk === null) {
         socket.once('readable', onReadable);
         return;
       }
+      socket.setTimeout(0);
       socket.unshift(chunk);
       if (isHttp2Preface(chunk)) this.http2.emit('connection', socket);
       else this.http1.emit('connection', socket);
@@ -73,6 +80,9 @@ export class DualServer {
       this.listener.once('error', reject);
       this.listener.listen({ port, host, backlog: 1024 }, () => {
         this.listener.off('error', reject);
+        // The HTTP/1.1 server never listens itself (it is fed sockets), so Node would not start its
+        // connection tracking: without it headersTimeout and close(Idle|All)Connections do nothing.
+        this.http1.emit('listening');
         resolve(this.listener.address() as AddressInfo);
       });
     });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { DualServer } from './dual-server.js';
@@ -141,6 +142,35 @@ test('an upstream slower than the timeout gives UPSTREAM_TIMEOUT (504)', async (
     slow.closeAllConnections();
     slow.close();
     await proxy.close();
+    await pools.close();
+  }
+});
+
+test('a reset connection is retryable for GET but not for POST (the request may have reached the function)', async () => {
+  // An upstream that reads the request and then resets the connection without answering.
+  const resetting = net.createServer((socket) => {
+    socket.once('data', () => socket.resetAndDestroy());
+  });
+  resetting.listen(0, '127.0.0.1');
+  await once(resetting, 'listening');
+  const pools = new UpstreamPools();
+  const origin = `http://127.0.0.1:${(resetting.address() as AddressInfo).port}`;
+  const server = http.createServer((req, res) => {
+    forwardHttp1(req, res, pools.http1(origin), { path: '/', timeoutMs: 2_000, upstreamName: 'resetting' }).catch((err: ForwardError) => {
+      res.end(JSON.stringify({ retryable: err.retryable, code: err.code }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const get = await fetch(`http://127.0.0.1:${port}/`);
+    assert.deepEqual(await get.json(), { retryable: true, code: 'UPSTREAM_FAILED' });
+    const post = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    assert.deepEqual(await post.json(), { retryable: false, code: 'UPSTREAM_FAILED' });
+  } finally {
+    server.close();
+    resetting.close();
     await pools.close();
   }
 });

@@ -110,7 +110,14 @@ export class ForwardError extends SluiceError {
 
 const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH']);
 
-function classify(err: unknown, upstreamName: string, bodyTouched: boolean): ForwardError {
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A failure is retryable only when the request cannot have reached the function: the connection
+ * was never made, or (for idempotent requests without a consumed body) it broke before any answer,
+ * as when a keep-alive connection closes under a request.
+ */
+function classify(err: unknown, upstreamName: string, bodyTouched: boolean, method = 'GET'): ForwardError {
   if (err instanceof ForwardError) return err;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new ForwardError('UPSTREAM_TIMEOUT', `${upstreamName} did not respond in time`, false, err);
@@ -121,7 +128,7 @@ function classify(err: unknown, upstreamName: string, bodyTouched: boolean): For
   return new ForwardError(
     'UPSTREAM_FAILED',
     `${upstreamName} failed: ${reason}`,
-    !bodyTouched && (connectFailure || (CONNECT_ERROR_CODES.has(code) && code !== 'UND_ERR_SOCKET')),
+    !bodyTouched && (connectFailure || (IDEMPOTENT_METHODS.has(method) && CONNECT_ERROR_CODES.has(code) && code !== 'UND_ERR_SOCKET')),
     err,
   );
 }
@@ -176,7 +183,7 @@ export async function forwardHttp1(req: IncomingMessage, res: ServerResponse, po
     if (res.headersSent) {
       res.destroy();
     }
-    throw classify(err, opts.upstreamName, body !== null && body.readableDidRead);
+    throw classify(err, opts.upstreamName, body !== null && body.readableDidRead, req.method);
   } finally {
     res.off('close', onClose);
   }
@@ -193,6 +200,12 @@ export function forwardHttp2(
   opts: ForwardOptions,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
+    // The client may have left while the caller waited (for capacity, for the connection): nothing to forward.
+    if (stream.destroyed || stream.closed) {
+      reject(new ForwardError('UPSTREAM_FAILED', `client left before the request reached ${opts.upstreamName}`, false));
+      return;
+    }
+    const method = String(headers[':method'] ?? 'GET');
     const out: Record<string, string | string[]> = forwardableHeaders(headers);
     if (opts.setHeaders) Object.assign(out, opts.setHeaders);
     if (headers.te === 'trailers') out.te = 'trailers';
@@ -204,7 +217,7 @@ export function forwardHttp2(
     try {
       upstream = session.request(out, { endStream: stream.readableEnded });
     } catch (err) {
-      reject(classify(err, opts.upstreamName, false));
+      reject(classify(err, opts.upstreamName, false, method));
       return;
     }
     let status = 0;
@@ -214,7 +227,7 @@ export function forwardHttp2(
       if (settled) return;
       settled = true;
       if (err === undefined) resolve(status);
-      else reject(classify(err, opts.upstreamName, status !== 0));
+      else reject(classify(err, opts.upstreamName, status !== 0, method));
     };
     if (opts.timeoutMs > 0) {
       upstream.setTimeout(opts.timeoutMs, () => {
@@ -228,8 +241,11 @@ export function forwardHttp2(
       status = Number(responseHeaders[':status'] ?? 502);
       const fwd: Record<string, string | string[]> = forwardableHeaders(responseHeaders);
       if (opts.responseHeaders) Object.assign(fwd, opts.responseHeaders);
-      // The caller may have answered already (e.g. 413 while the request body streamed).
-      if (stream.destroyed || stream.closed || stream.headersSent) return;
+      // The caller may have answered already (e.g. 413 while the request body streamed): discard the answer.
+      if (stream.destroyed || stream.closed || stream.headersSent) {
+        upstream.close(http2.constants.NGHTTP2_CANCEL);
+        return;
+      }
       stream.respond({ ...fwd, ':status': status }, { waitForTrailers: true });
       upstream.pipe(stream);
     });

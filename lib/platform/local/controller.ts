@@ -117,6 +117,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     const instance = event.instance;
     if (!instance) return;
     const key = functionKey({ namespace: instance.namespace, name: instance.function });
+    const previousPhase = this.instances.get(instance.name)?.instance.phase;
     if (event.type === 'EVENT_TYPE_DELETED') {
       this.instances.delete(instance.name);
       this.deletedNames.add(instance.name);
@@ -126,7 +127,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
       this.instances.set(instance.name, { instance, stopping: tracked?.stopping ?? false });
     }
     const state = this.functions.get(key);
-    if (state && instance.phase === 'INSTANCE_PHASE_FAILED' && event.type !== 'EVENT_TYPE_DELETED') {
+    const becameFailed = instance.phase === 'INSTANCE_PHASE_FAILED' && previousPhase !== 'INSTANCE_PHASE_FAILED';
+    if (state && becameFailed && event.type !== 'EVENT_TYPE_DELETED') {
       state.consecutiveFailures++;
       const delayMs = crashLoopDelayMs(state.consecutiveFailures, this.options.crashLoopBaseDelayMs, this.options.crashLoopMaxDelayMs);
       state.backoffUntilMs = Date.now() + delayMs;
@@ -177,8 +179,10 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     for (const [key, state] of this.functions) {
       if (wanted.has(key)) continue;
       state.desired = 0;
-      this.reconcile(key);
       this.functions.delete(key);
+      if (state.retryTimer) clearTimeout(state.retryTimer);
+      // Directly, not through reconcile: a reconcile in flight would find the function gone and stop nothing.
+      for (const tracked of this.instancesOf(key)) this.stopInstance(tracked.instance.name);
       this.emit('function', { type: 'deleted', fn: state.record });
       this.emit('endpoints', { namespace: state.record.namespace, function: state.record.name, ready: [], deleted: true });
     }
@@ -342,6 +346,8 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     if (!this.instances.has(instance.name) && !this.deletedNames.has(instance.name)) {
       this.instances.set(instance.name, { instance, stopping: false });
     }
+    // The function was deleted while this instance was being started.
+    if (!this.functions.has(functionKey(record))) this.stopInstance(instance.name);
   }
 
   private snapshot(): unknown[] {
@@ -366,7 +372,15 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         { instance_name: name, drain_timeout_ms: this.options.drainTimeoutMs },
         { deadline: Date.now() + this.options.drainTimeoutMs + 10_000 },
         (err) => {
-          if (err) this.logger.warn({ instance: name, err: err.message }, 'stop failed');
+          if (!err) return;
+          this.logger.warn({ instance: name, err: err.message }, 'stop failed; retrying');
+          // Try again later rather than leave the instance counted as terminating forever.
+          setTimeout(() => {
+            const again = this.instances.get(name);
+            if (!again || this.closed) return;
+            again.stopping = false;
+            this.stopInstance(name);
+          }, this.options.retryDelayMs).unref();
         },
       );
     }, this.options.endpointPropagationDelayMs).unref();
