@@ -110,6 +110,10 @@ test('node agent over gRPC with real processes', async (t) => {
       const added = await late.waitFor('ADDED', (e) => e.instance?.name === readyName);
       assert.equal(added.type, 'EVENT_TYPE_ADDED');
       assert.equal(added.instance!.phase, 'INSTANCE_PHASE_READY');
+      // The initial list ends with SYNCED, so a reconnected watcher can drop what it no longer lists.
+      const synced = await late.waitFor('SYNCED', (e) => e.type === 'EVENT_TYPE_SYNCED');
+      assert.equal(synced.instance, null);
+      assert.ok(late.events.indexOf(synced) > late.events.indexOf(added), 'SYNCED came before the initial list ended');
     } finally {
       late.close();
     }

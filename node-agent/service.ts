@@ -111,6 +111,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
     WatchInstances(call) {
       // Snapshot and subscription in one synchronous step, so no event falls between them.
       for (const status of instances.list()) call.write(toProtoEvent({ type: 'ADDED', instance: status }));
+      call.write({ type: 'EVENT_TYPE_SYNCED' });
       const unsubscribe = instances.subscribe((event) => call.write(toProtoEvent(event)));
       watches.add(call);
       const done = (): void => {

@@ -6,7 +6,7 @@ import type { LocalPlatformClient as GrpcLocalPlatformClient } from '../../proto
 import type { FunctionEvent__Output as FunctionEventMessage } from '../../protos/generated/sluice/platform/v1/FunctionEvent.js';
 import type { Endpoints__Output as EndpointsMessage } from '../../protos/generated/sluice/platform/v1/Endpoints.js';
 import type { ClusterStatus__Output as ClusterStatus } from '../../protos/generated/sluice/platform/v1/ClusterStatus.js';
-import type { FunctionEndpoints, FunctionEvent, Platform, Unsubscribe, WatchEventType } from './types.js';
+import type { FunctionEndpoints, FunctionEvent, FunctionRecord, Platform, Unsubscribe, WatchEventType } from './types.js';
 
 export function createPlatformGrpcClient(address: string): GrpcLocalPlatformClient {
   const proto = loadPlatformProto();
@@ -20,13 +20,20 @@ const EVENT_TYPES: Record<string, WatchEventType> = {
 };
 
 /** Re-opens a server stream whenever it ends, with capped exponential backoff. */
-function keepWatching<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => void, logger: Logger, what: string): Unsubscribe {
+function keepWatching<T>(
+  open: () => grpc.ClientReadableStream<T>,
+  onMessage: (m: T) => void,
+  logger: Logger,
+  what: string,
+  onOpen: () => void,
+): Unsubscribe {
   let stopped = false;
   let current: grpc.ClientReadableStream<T> | undefined;
   let backoffMs = 50;
   let timer: NodeJS.Timeout | undefined;
   const start = (): void => {
     if (stopped) return;
+    onOpen();
     const stream = open();
     current = stream;
     stream.on('data', (m: T) => {
@@ -60,36 +67,74 @@ export class LocalPlatformClient implements Platform {
   }
 
   watchFunctions(onEvent: (event: FunctionEvent) => void): Unsubscribe {
+    // What this watcher was told exists, so that after a reconnect the functions deleted during the gap
+    // (absent from the new initial list, which ends with SYNCED) are reported as deleted.
+    const known = new Map<string, FunctionRecord>();
+    let initial: Set<string> | undefined;
     const unsubscribe = keepWatching<FunctionEventMessage>(
       () => this.client.WatchFunctions({}),
       (m) => {
+        if (m.type === 'EVENT_TYPE_SYNCED') {
+          for (const [key, fn] of known) {
+            if (initial?.has(key)) continue;
+            known.delete(key);
+            onEvent({ type: 'deleted', fn });
+          }
+          initial = undefined;
+          return;
+        }
         const type = EVENT_TYPES[m.type as string];
         if (!type) return;
+        const key = `${m.namespace}/${m.name}`;
+        initial?.add(key);
         try {
-          const definition = parseFunctionDefinition(JSON.parse(m.spec_json), `platform function ${m.namespace}/${m.name}`);
-          onEvent({ type, fn: { namespace: m.namespace, name: m.name, generation: m.generation, definition } });
+          const definition = parseFunctionDefinition(JSON.parse(m.spec_json), `platform function ${key}`);
+          const fn: FunctionRecord = { namespace: m.namespace, name: m.name, generation: m.generation, definition };
+          if (type === 'deleted') known.delete(key);
+          else known.set(key, fn);
+          onEvent({ type, fn });
         } catch (err) {
           this.logger.error({ err: (err as Error).message }, 'platform sent an invalid function');
         }
       },
       this.logger,
       'functions',
+      () => (initial = new Set()),
     );
     return this.track(unsubscribe);
   }
 
   watchEndpoints(onUpdate: (update: FunctionEndpoints) => void): Unsubscribe {
+    // As for functions: endpoints of functions missing from a reconnected watch's initial list are gone.
+    const known = new Set<string>();
+    let initial: Set<string> | undefined;
     const unsubscribe = keepWatching<EndpointsMessage>(
       () => this.client.WatchEndpoints({}),
-      (m) =>
+      (m) => {
+        if (m.synced) {
+          for (const key of known) {
+            if (initial?.has(key)) continue;
+            known.delete(key);
+            const [namespace, name] = key.split('/');
+            onUpdate({ namespace, function: name, deleted: true, ready: [] });
+          }
+          initial = undefined;
+          return;
+        }
+        const key = `${m.namespace}/${m.function}`;
+        initial?.add(key);
+        if (m.deleted) known.delete(key);
+        else known.add(key);
         onUpdate({
           namespace: m.namespace,
           function: m.function,
           deleted: m.deleted,
           ready: m.ready.map((e) => ({ instanceName: e.instance_name, node: e.node, ip: e.ip, trafficPort: e.traffic_port })),
-        }),
+        });
+      },
       this.logger,
       'endpoints',
+      () => (initial = new Set()),
     );
     return this.track(unsubscribe);
   }

@@ -104,13 +104,31 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     if (this.closed) return;
     const stream = handle.client.WatchInstances({});
     handle.watch = stream;
-    stream.on('data', (event: InstanceEvent__Output) => this.onInstanceEvent(event));
+    // Names in this connection's initial list; at SYNCED, instances of the node not in it are gone.
+    let initial: Set<string> | undefined = new Set();
+    stream.on('data', (event: InstanceEvent__Output) => {
+      if (event.type === 'EVENT_TYPE_SYNCED') {
+        if (initial) this.forgetMissing(handle.info.name, initial);
+        initial = undefined;
+        return;
+      }
+      if (initial && event.instance) initial.add(event.instance.name);
+      this.onInstanceEvent(event);
+    });
     stream.on('error', () => undefined);
     stream.on('close', () => {
       if (this.closed || handle.watch !== stream) return;
       this.logger.warn({ node: handle.info.name }, 'lost the instance watch of a node; reconnecting');
       setTimeout(() => this.watchNode(handle), 500).unref();
     });
+  }
+
+  /** After a (re)connected watch's initial list: instances of `node` it did not contain were deleted during the gap. */
+  private forgetMissing(node: string, present: ReadonlySet<string>): void {
+    for (const tracked of [...this.instances.values()]) {
+      if (tracked.instance.node !== node || present.has(tracked.instance.name)) continue;
+      this.onInstanceEvent({ type: 'EVENT_TYPE_DELETED', instance: tracked.instance });
+    }
   }
 
   private onInstanceEvent(event: InstanceEvent__Output): void {

@@ -37,6 +37,7 @@ export async function startLocalPlatformServer(
   const handlers: LocalPlatformHandlers = {
     WatchFunctions(call) {
       for (const fn of controller.functionRecords()) call.write(functionMessage('added', fn));
+      call.write({ type: 'EVENT_TYPE_SYNCED' });
       const listener = (e: { type: keyof typeof EVENT_TYPE; fn: FunctionRecord }): void => {
         call.write(functionMessage(e.type, e.fn));
       };
@@ -46,6 +47,7 @@ export async function startLocalPlatformServer(
     },
     WatchEndpoints(call) {
       for (const e of controller.allEndpoints()) call.write(endpointsMessage(e));
+      call.write({ synced: true });
       const listener = (e: FunctionEndpoints): void => {
         call.write(endpointsMessage(e));
       };
