@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   UPSTREAM_FAILED: 502,
   UPSTREAM_TIMEOUT: 504,
   INTERNAL: 500,
+  XDT_REF_INVALID: 400,
+  XDT_REF_FORBIDDEN: 403,
+  XDT_REF_EXPIRED: 410,
+  XDT_OBJECT_GONE: 410,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
