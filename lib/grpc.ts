@@ -7,6 +7,7 @@ import type { ProtoGrpcType as AutoscalerProto } from '../protos/generated/autos
 import type { ProtoGrpcType as NodeAgentProto } from '../protos/generated/node_agent.js';
 import type { ProtoGrpcType as PlatformProto } from '../protos/generated/platform.js';
 import type { ProtoGrpcType as SchedulerProto } from '../protos/generated/scheduler.js';
+import type { ProtoGrpcType as XdtProto } from '../protos/generated/xdt.js';
 
 /** protos/ lives two levels above dist/lib (and one above lib/ when run from sources). */
 export const PROTOS_DIR = (() => {
@@ -41,6 +42,7 @@ export const loadAutoscalerProto = (): AutoscalerProto => load<AutoscalerProto>(
 export const loadNodeAgentProto = (): NodeAgentProto => load<NodeAgentProto>('node_agent.proto');
 export const loadPlatformProto = (): PlatformProto => load<PlatformProto>('platform.proto');
 export const loadSchedulerProto = (): SchedulerProto => load<SchedulerProto>('scheduler.proto');
+export const loadXdtProto = (): XdtProto => load<XdtProto>('xdt.proto');
 
 /** Client options shared by every Sluice gRPC client: keepalive so dead peers are noticed. */
 export const CLIENT_OPTIONS: grpc.ClientOptions = {
