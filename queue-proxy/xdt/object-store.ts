@@ -1,0 +1,198 @@
+// The producer side of XDT: objects buffered in pool memory, read by consumers (cut-through: while still arriving), released after N retrievals or the TTL.
+import { SluiceError } from '../../lib/errors.js';
+import type { BufferPool } from './buffer-pool.js';
+
+export interface ObjectMeta {
+  namespace: string;
+  /** Retrievals before the object is released (invoke: 1). */
+  retrievals: number;
+  ttlMs: number;
+  contentType: string;
+}
+
+interface Segment {
+  buffer: Buffer;
+  /** Bytes filled so far. */
+  length: number;
+}
+
+/*
+ * Object lifecycle:
+ *
+ * | state     | event                                 | next                                             |
+ * |-----------|---------------------------------------|--------------------------------------------------|
+ * | filling   | bytes arrive                          | filling (segments grow; waiting readers wake)    |
+ * | filling   | source ends                           | complete                                         |
+ * | filling   | source fails / aborted                | failed: readers get XDT_OBJECT_GONE, buffers back |
+ * | any       | last retrieval finished reading       | released (buffers back to the pool)              |
+ * | any       | TTL passed                            | released; later reads get XDT_OBJECT_GONE         |
+ *
+ * Buffers are held until the object is released; with one retrieval and a reader already
+ * attached, a segment goes back to the pool as soon as that reader has sent it (invoke).
+ */
+class StoredObject {
+  readonly segments: Array<Segment | undefined> = [];
+  complete = false;
+  failure: Error | undefined;
+  retrievalsLeft: number;
+  readersActive = 0;
+  size = 0;
+  private wake: Array<() => void> = [];
+
+  constructor(
+    readonly key: string,
+    readonly meta: ObjectMeta,
+    readonly expiresAtMs: number,
+  ) {
+    this.retrievalsLeft = meta.retrievals;
+  }
+
+  notify(): void {
+    const wake = this.wake;
+    this.wake = [];
+    for (const w of wake) w();
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.wake.push(resolve));
+  }
+}
+
+function gone(key: string, why: string): SluiceError {
+  return new SluiceError('XDT_OBJECT_GONE', `XDT object ${key} is gone: ${why}`);
+}
+
+export class ObjectStore {
+  private readonly objects = new Map<string, StoredObject>();
+  private sequence = 0;
+
+  constructor(
+    private readonly pool: BufferPool,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  /** Registers a new object and returns its key; fill it with `fill()`. Readers may attach at once. */
+  create(meta: ObjectMeta): string {
+    const key = `o${(++this.sequence).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.objects.set(key, new StoredObject(key, meta, this.now() + meta.ttlMs));
+    return key;
+  }
+
+  /**
+   * Copies `source` into pool buffers. Waits for buffers when the pool is empty (backpressure
+   * reaches the producer). On failure the object is released and readers see XDT_OBJECT_GONE.
+   */
+  async fill(key: string, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<number> {
+    const object = this.objects.get(key);
+    if (!object) throw gone(key, 'unknown object');
+    let current: Segment | undefined;
+    try {
+      for await (const chunk of source) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          if (object.failure || !this.objects.has(key)) throw gone(key, 'released while being filled');
+          if (!current || current.length === current.buffer.length) {
+            current = { buffer: await this.pool.acquire(signal), length: 0 };
+            object.segments.push(current);
+          }
+          const n = chunk.copy(current.buffer, current.length, offset);
+          current.length += n;
+          offset += n;
+          object.size += n;
+          object.notify();
+        }
+      }
+      object.complete = true;
+      object.notify();
+      return object.size;
+    } catch (err) {
+      object.failure = err as Error;
+      this.release(object);
+      object.notify();
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the object for one retrieval: yields views of its bytes as they arrive (cut-through).
+   * Throws XDT_OBJECT_GONE when the object is unknown, expired, retrieved often enough, or failed.
+   * A view is valid only until the next iteration (its buffer may go back to the pool).
+   */
+  async *read(key: string): AsyncGenerator<Buffer> {
+    const object = this.objects.get(key);
+    if (!object) throw gone(key, 'unknown, expired or already retrieved');
+    if (this.now() > object.expiresAtMs) {
+      this.release(object);
+      throw gone(key, 'expired');
+    }
+    if (object.retrievalsLeft <= 0) throw gone(key, 'retrieved as often as it was put for');
+    object.retrievalsLeft--;
+    object.readersActive++;
+    // Only the single reader of a one-retrieval object may give segments back while reading.
+    const releaseAsSent = object.meta.retrievals === 1;
+    try {
+      let index = 0;
+      let sentInSegment = 0;
+      while (true) {
+        if (object.failure) throw gone(key, `the producer failed: ${object.failure.message}`);
+        const segment = object.segments[index];
+        if (segment && sentInSegment < segment.length) {
+          const view = segment.buffer.subarray(sentInSegment, segment.length);
+          sentInSegment = segment.length;
+          yield view;
+          continue;
+        }
+        if (segment && (segment.length === segment.buffer.length || object.complete) && sentInSegment === segment.length) {
+          if (releaseAsSent) {
+            this.pool.release(segment.buffer);
+            object.segments[index] = undefined;
+          }
+          index++;
+          sentInSegment = 0;
+          continue;
+        }
+        if (object.complete && index >= object.segments.length) break;
+        await object.changed();
+      }
+    } finally {
+      object.readersActive--;
+      // The last retrieval is over, finished or not (a consumer that died mid-pull used its retrieval
+      // too): nobody can read the object any more, so its buffers go back now.
+      if (object.retrievalsLeft <= 0 && object.readersActive === 0) this.release(object);
+    }
+  }
+
+  /** Releases objects past their TTL (call periodically). Returns how many went. */
+  expire(): number {
+    const now = this.now();
+    let n = 0;
+    for (const object of [...this.objects.values()]) {
+      if (now > object.expiresAtMs && object.readersActive === 0) {
+        this.release(object);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Gives every remaining buffer back (shutdown). */
+  clear(): void {
+    for (const object of [...this.objects.values()]) this.release(object);
+  }
+
+  /** Idempotent: frees whatever segments the object still holds, even if it left the map before (a filler that was waiting for a buffer). */
+  private release(object: StoredObject): void {
+    if (this.objects.get(object.key) === object) this.objects.delete(object.key);
+    for (let i = 0; i < object.segments.length; i++) {
+      const segment = object.segments[i];
+      if (segment) this.pool.release(segment.buffer);
+      object.segments[i] = undefined;
+    }
+    object.failure ??= gone(object.key, 'released');
+    object.notify();
+  }
+}
