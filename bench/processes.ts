@@ -1,10 +1,9 @@
 // Starts the servers a benchmark measures as separate processes (a function server, a queue-proxy) and waits until they serve.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DIST_DIR } from '../cli/components.js';
-import { spawnOwned, terminate } from '../lib/process.js';
+import { spawnOwned, tailFile, terminate } from '../lib/process.js';
+import { waitForHttpOk } from '../lib/net.js';
 
 export interface BenchProcess {
   name: string;
@@ -16,13 +15,6 @@ export interface BenchProcess {
 
 const STOP_GRACE_MS = 5_000;
 
-function tail(file: string, lines = 10): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 /** The parent's environment without SLUICE_* settings (so a developer's shell cannot change what is measured). */
 function baseEnv(): Record<string, string> {
@@ -35,21 +27,15 @@ function baseEnv(): Record<string, string> {
 
 /** Polls `url` until it answers 2xx; fails early with the log's tail when the process exits. */
 async function waitUntilServing(child: ChildProcess, name: string, url: string, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.signalCode ?? `code ${child.exitCode}`}) before serving; ${logFile} ends with:\n${tail(logFile)}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(20);
+  const exited = (): string | undefined =>
+    child.exitCode !== null || child.signalCode !== null
+      ? `${name} exited (${child.signalCode ?? `code ${child.exitCode}`}) before serving; ${logFile} ends with:\n${tailFile(logFile, 10)}`
+      : undefined;
+  try {
+    await waitForHttpOk(url, { timeoutMs, intervalMs: 20, giveUp: exited });
+  } catch (err) {
+    throw new Error(exited() ?? `${name} did not serve ${url} within ${timeoutMs} ms; ${logFile} ends with:\n${tailFile(logFile, 10)}`, { cause: err });
   }
-  throw new Error(`${name} did not serve ${url} within ${timeoutMs} ms; ${logFile} ends with:\n${tail(logFile)}`);
 }
 
 async function startProcess(name: string, script: string, env: Record<string, string>, readyUrl: string, logDir: string): Promise<BenchProcess> {

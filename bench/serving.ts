@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForHttpOk } from '../lib/net.js';
 import { DIST_DIR } from '../cli/components.js';
 import { startLocalCluster, type LocalCluster } from '../cli/local-cluster.js';
 import { parseFunctionDefinition, type FunctionDefinition } from '../lib/function-spec.js';
@@ -200,24 +201,6 @@ function exampleFunction(name: string, scaling: NonNullable<FunctionDefinition['
   );
 }
 
-/** Polls `url` until 200 (fetch cannot set Host, so callers route by path here). */
-async function waitForOk(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline && !signal.aborted) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      await res.text();
-      if (res.ok) return;
-      last = `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
-}
-
 async function run(ctx: SuiteContext): Promise<void> {
   for (const target of SERVING_TARGETS) ctx.target(target);
   const settings = servingSettings(ctx.quick);
@@ -268,7 +251,8 @@ async function run(ctx: SuiteContext): Promise<void> {
   componentFailed.catch(() => undefined);
 
   const clusterPhase = async (): Promise<void> => {
-    await waitForOk(`${cluster.ingressUrl}/fn/default/hello/`, 30_000, ctx.signal);
+    // fetch cannot set Host, so this routes by path.
+    await waitForHttpOk(`${cluster.ingressUrl}/fn/default/hello/`, { timeoutMs: 30_000, intervalMs: 100, requestTimeoutMs: 5_000, signal: ctx.signal });
     const instance = cluster.controller.functionStatus().find((f) => f.record.name === 'hello')?.instances.find((i) => i.phase === 'INSTANCE_PHASE_READY');
     if (!instance) throw new Error('hello has no ready instance');
     await bench.measurePath(

@@ -1,11 +1,10 @@
 // Starts the local platform: the platform API in this process, and the scheduler, autoscaler, node agents and activator as child processes.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnOwned, terminate } from '../lib/process.js';
-import { freePort } from '../lib/net.js';
+import { spawnOwned, tailFile, terminate } from '../lib/process.js';
+import { freePort, waitForHttpOk } from '../lib/net.js';
 import type { Logger } from '../lib/logger.js';
 import { FunctionSpecError, type FunctionDefinition } from '../lib/function-spec.js';
 import { LocalController, DEFAULT_CONTROLLER_OPTIONS } from '../lib/platform/local/controller.js';
@@ -67,31 +66,6 @@ export function defaultLogDir(): string {
   return path.join(os.tmpdir(), `sluice-${stamp}-${process.pid}`);
 }
 
-async function waitForHttp(url: string, timeoutMs: number, exited: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const gone = exited();
-    if (gone) throw new Error(gone);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(25);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${url}`);
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const { logger } = options;
   const logDir = options.logDir ?? defaultLogDir();
@@ -127,7 +101,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const running = { name, child, logFile };
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      const why = `${name} exited unexpectedly (${signal ?? `code ${code}`}); its log ${logFile} ends with:\n${tail(logFile)}`;
+      const why = `${name} exited unexpectedly (${signal ?? `code ${code}`}); its log ${logFile} ends with:\n${tailFile(logFile, 15)}`;
       firstExit ??= why;
       reportExit(why);
     });
@@ -191,7 +165,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       Promise.all(nodeAddresses.map((address) => controller.addNode(createNodeAgentClient(address), timeoutMs))),
     ]);
     controller.applyFunctions(options.functions);
-    await Promise.race([failure, waitForHttp(`http://${host}:${activatorAdminPort}/ready`, timeoutMs, () => firstExit)]);
+    await Promise.race([failure, waitForHttpOk(`http://${host}:${activatorAdminPort}/ready`, { timeoutMs, intervalMs: 25, giveUp: () => firstExit })]);
   } catch (err) {
     await stop();
     throw err;

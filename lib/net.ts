@@ -27,3 +27,35 @@ export function canConnect(host: string, port: number, timeoutMs = 500): Promise
     socket.once('error', () => done(false));
   });
 }
+
+export interface WaitForHttpOptions {
+  timeoutMs: number;
+  /** Pause between attempts. */
+  intervalMs: number;
+  /** Limit of one attempt. */
+  requestTimeoutMs?: number;
+  /** Called before each attempt: a returned reason (e.g. "the process exited") fails the wait at once. */
+  giveUp?: () => string | undefined;
+  /** Stops waiting (and fails) when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Polls `url` until it answers 2xx; throws naming the URL and the last outcome when it does not in time. */
+export async function waitForHttpOk(url: string, options: WaitForHttpOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = 'no attempt';
+  while (Date.now() < deadline && !options.signal?.aborted) {
+    const reason = options.giveUp?.();
+    if (reason) throw new Error(reason);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(options.requestTimeoutMs ?? 1_000) });
+      await res.body?.cancel();
+      if (res.ok) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+  }
+  throw new Error(`${url} did not answer 2xx within ${options.timeoutMs} ms (last: ${last})`);
+}

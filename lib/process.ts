@@ -1,6 +1,6 @@
 // Child processes that cannot outlive their parent: each runs under `setpriv --pdeathsig SIGKILL`, in its own process group.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
@@ -76,5 +76,14 @@ export async function terminate(child: ChildProcess, graceMs: number): Promise<v
     } catch {
       // the group is already empty
     }
+  }
+}
+
+/** The last `lines` lines of a log file, for error messages about a process that died. */
+export function tailFile(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
   }
 }

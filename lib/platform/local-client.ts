@@ -1,7 +1,8 @@
 // The Platform interface over the local platform's gRPC API (served by `sluice up`), with watches that reconnect.
 import { CLIENT_OPTIONS, grpc, loadPlatformProto } from '../grpc.js';
 import type { Logger } from '../logger.js';
-import { parseFunctionDefinition } from '../function-spec.js';
+import { functionKey, parseFunctionDefinition } from '../function-spec.js';
+import { ReconnectBackoff } from '../reconnect-backoff.js';
 import type { LocalPlatformClient as GrpcLocalPlatformClient } from '../../protos/generated/sluice/platform/v1/LocalPlatform.js';
 import type { FunctionEvent__Output as FunctionEventMessage } from '../../protos/generated/sluice/platform/v1/FunctionEvent.js';
 import type { Endpoints__Output as EndpointsMessage } from '../../protos/generated/sluice/platform/v1/Endpoints.js';
@@ -19,7 +20,7 @@ const EVENT_TYPES: Record<string, WatchEventType> = {
   EVENT_TYPE_DELETED: 'deleted',
 };
 
-/** Re-opens a server stream whenever it ends, with capped exponential backoff. */
+/** Re-opens a server stream whenever it ends, with capped exponential backoff (reset by any message). */
 function keepWatching<T>(
   open: () => grpc.ClientReadableStream<T>,
   onMessage: (m: T) => void,
@@ -29,15 +30,14 @@ function keepWatching<T>(
 ): Unsubscribe {
   let stopped = false;
   let current: grpc.ClientReadableStream<T> | undefined;
-  let backoffMs = 50;
-  let timer: NodeJS.Timeout | undefined;
+  const backoff = new ReconnectBackoff(50, 2_000);
   const start = (): void => {
     if (stopped) return;
     onOpen();
     const stream = open();
     current = stream;
     stream.on('data', (m: T) => {
-      backoffMs = 50;
+      backoff.reset();
       onMessage(m);
     });
     stream.on('error', (err: grpc.ServiceError) => {
@@ -45,14 +45,13 @@ function keepWatching<T>(
     });
     stream.on('close', () => {
       if (stopped || current !== stream) return;
-      timer = setTimeout(start, backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 2_000);
+      backoff.schedule(start);
     });
   };
   start();
   return () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
+    backoff.cancel();
     current?.cancel();
   };
 }
@@ -85,7 +84,7 @@ export class LocalPlatformClient implements Platform {
         }
         const type = EVENT_TYPES[m.type as string];
         if (!type) return;
-        const key = `${m.namespace}/${m.name}`;
+        const key = functionKey({ namespace: m.namespace, name: m.name });
         initial?.add(key);
         try {
           const definition = parseFunctionDefinition(JSON.parse(m.spec_json), `platform function ${key}`);
@@ -121,7 +120,7 @@ export class LocalPlatformClient implements Platform {
           initial = undefined;
           return;
         }
-        const key = `${m.namespace}/${m.function}`;
+        const key = functionKey({ namespace: m.namespace, name: m.function });
         initial?.add(key);
         if (m.deleted) known.delete(key);
         else known.add(key);
