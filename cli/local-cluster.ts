@@ -1,5 +1,6 @@
 // Starts the local platform: the platform API in this process, and the scheduler, autoscaler, node agents and activator as child processes.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateClusterKey } from '../lib/xdt/reference.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -84,6 +85,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const schedulerAddress = `${host}:${schedulerPort}`;
   const ingressUrl = `http://${host}:${activatorPort}`;
 
+  // The cluster's XDT key: only queue-proxies read it (0600). Sockets live in a short path (Unix sockets allow ~107 bytes).
+  const xdtKeyFile = path.join(logDir, 'xdt.key');
+  writeFileSync(xdtKeyFile, generateClusterKey().toString('base64url'), { mode: 0o600 });
+  const xdtSocketRoot = mkdtempSync(path.join(os.tmpdir(), 'sluice-xdt-'));
+
   const components: RunningComponent[] = [];
   let stopping = false;
   let reportExit: (why: string) => void = () => undefined;
@@ -123,6 +129,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await Promise.all(byName('node-').map((c) => terminate(c.child, 40_000)));
     await Promise.all([...byName('autoscaler'), ...byName('scheduler')].map((c) => terminate(c.child, 5_000)));
     await platformServer?.close();
+    rmSync(xdtSocketRoot, { recursive: true, force: true });
   };
 
   try {
@@ -145,6 +152,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         SLUICE_NODE_AGENT_LOG_DIR: logDir,
         SLUICE_NODE_AGENT_WORK_DIR: options.workDir,
         SLUICE_NODE_AGENT_LABELS: `sluice.dev/node=${name}`,
+        SLUICE_NODE_AGENT_XDT_KEY_FILE: xdtKeyFile,
+        SLUICE_NODE_AGENT_XDT_SOCKET_DIR: path.join(xdtSocketRoot, name),
+        SLUICE_NODE_AGENT_ACTIVATOR_URL: ingressUrl,
       });
       nodeAddresses.push(`127.0.${index}.1:8070`);
     }

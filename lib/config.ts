@@ -1,4 +1,5 @@
 // Config helpers shared by every component: kebab-case keys from env or files, typed parsing, errors naming the key.
+import { parseBytes } from './quantity.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -95,6 +96,17 @@ export class ConfigReader {
       );
     }
     return ms;
+  }
+
+  /** A byte size: a plain number or a quantity such as "64Ki", "5Mi". */
+  bytes(key: string, fallback: number, min: number, max: number): number {
+    const v = this.get(key);
+    if (v === undefined || v === '') return fallback;
+    const n = typeof v === 'boolean' ? undefined : parseBytes(v);
+    if (n === undefined || n < min || n > max) {
+      throw new ConfigError(`${this.component}: ${key} = ${String(v)}, must be a byte size (e.g. 64Ki, 5Mi) in [${min}; ${max}]`);
+    }
+    return n;
   }
 
   boolean(key: string, fallback: boolean): boolean {

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   XDT_REF_FORBIDDEN: 403,
   XDT_REF_EXPIRED: 410,
   XDT_OBJECT_GONE: 410,
+  XDT_OBJECT_TOO_LARGE: 413,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -51,9 +51,9 @@ for (const row of invalid) {
   });
 }
 
-test('examples/functions.yaml is valid and deploys hello, echo, sleep and cpu', () => {
+test('examples/functions.yaml is valid and deploys hello, echo, sleep, cpu and the XDT pair', () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const file = path.join(root, 'examples/functions.yaml');
   const defs = parseFunctionsYaml(readFileSync(file, 'utf8'), file);
-  assert.deepEqual(defs.map((d) => d.metadata.name).sort(), ['cpu', 'echo', 'hello', 'sleep']);
+  assert.deepEqual(defs.map((d) => d.metadata.name).sort(), ['cpu', 'echo', 'hello', 'sleep', 'xdt-consumer', 'xdt-producer']);
 });

@@ -14,7 +14,8 @@ export const EXIT_CODES = {
 
 /** What a started component hands back: close() drains and releases everything it holds. */
 export interface RunningComponent {
-  close(): Promise<void>;
+  /** `signal` is what stopped the process (SIGTERM: drain; SIGINT: shut down, e.g. the whole node goes). */
+  close(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface ComponentMain<C> {
@@ -78,7 +79,7 @@ export async function runComponent<C>(main: ComponentMain<C>, hooks: ProcessHook
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   try {
-    await running.close();
+    await running.close(signal);
   } catch (err) {
     logger.error({ err }, 'shutdown failed');
     return hooks.exit(EXIT_CODES.failed);

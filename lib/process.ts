@@ -64,8 +64,8 @@ export function exited(child: ChildProcess): Promise<void> {
 }
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL the group. */
-export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
-  signalGroup(child, 'SIGTERM');
+export async function terminate(child: ChildProcess, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  signalGroup(child, signal);
   const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
   await exited(child);
   clearTimeout(timer);

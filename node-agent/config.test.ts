@@ -22,6 +22,10 @@ test('defaults', () => {
     workDir: process.cwd(),
     drainTimeoutMs: 30_000,
     warmQueueProxies: 1,
+    xdtKeyFile: '',
+    xdtSocketDir: path.join(os.tmpdir(), 'sluice-xdt'),
+    xdtDrainTimeoutMs: 120_000,
+    activatorUrl: '',
   });
   // Compiled: dist/node-agent/config.js → dist/queue-proxy/main.js.
   assert.ok(config.queueProxyScript.endsWith(path.join('dist', 'queue-proxy', 'main.js')), config.queueProxyScript);
@@ -43,6 +47,10 @@ test('loadConfig from env', () => {
     SLUICE_NODE_AGENT_WORK_DIR: 'examples',
     SLUICE_NODE_AGENT_DRAIN_TIMEOUT: '5s',
     SLUICE_NODE_AGENT_WARM_QUEUE_PROXIES: '0',
+    SLUICE_NODE_AGENT_XDT_KEY_FILE: '/etc/sluice/xdt.key',
+    SLUICE_NODE_AGENT_XDT_SOCKET_DIR: '/run/sluice-xdt',
+    SLUICE_NODE_AGENT_XDT_DRAIN_TIMEOUT: '1m',
+    SLUICE_NODE_AGENT_ACTIVATOR_URL: 'http://127.0.0.1:8080',
   };
   assert.deepEqual(loadConfig(rawConfigFromEnv('NODE_AGENT', env)), {
     name: 'node-7',
@@ -60,6 +68,10 @@ test('loadConfig from env', () => {
     workDir: path.resolve('examples'),
     drainTimeoutMs: 5_000,
     warmQueueProxies: 0,
+    xdtKeyFile: '/etc/sluice/xdt.key',
+    xdtSocketDir: '/run/sluice-xdt',
+    xdtDrainTimeoutMs: 60_000,
+    activatorUrl: 'http://127.0.0.1:8080',
   });
   assert.equal(loadConfig({ memory: '1048576' }).memoryBytes, 1048576);
 });

@@ -30,6 +30,14 @@ export interface NodeAgentConfig {
   drainTimeoutMs: number;
   /** Booted queue-proxies kept waiting for their instance config, taking Node boot off cold starts; 0 = off. */
   warmQueueProxies: number;
+  /** File with the cluster's XDT key, handed to every queue-proxy; "" = XDT off. */
+  xdtKeyFile: string;
+  /** Directory of the queue-proxies' XDT Unix sockets (one per instance, named by its IP). */
+  xdtSocketDir: string;
+  /** How long a stopping queue-proxy keeps serving XDT objects not yet retrieved. */
+  xdtDrainTimeoutMs: number;
+  /** Ingress URL functions call for XDT invoke (SLUICE_ACTIVATOR_URL); "" = not set. */
+  activatorUrl: string;
 }
 
 const COMPONENT = 'node-agent';
@@ -82,6 +90,10 @@ export function loadConfig(raw: RawConfig): NodeAgentConfig {
     workDir: path.resolve(r.string('work-dir', process.cwd())),
     drainTimeoutMs: r.durationMs('drain-timeout', 30_000, 0, 3_600_000),
     warmQueueProxies: r.int('warm-queue-proxies', 1, 0, 16),
+    xdtKeyFile: r.string('xdt-key-file', ''),
+    xdtSocketDir: path.resolve(r.string('xdt-socket-dir', path.join(os.tmpdir(), 'sluice-xdt'))),
+    xdtDrainTimeoutMs: r.durationMs('xdt-drain-timeout', 2 * 60_000, 0, 24 * 3_600_000),
+    activatorUrl: r.string('activator-url', ''),
   };
   r.rejectUnknown();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(config.name)) {

@@ -244,7 +244,10 @@ export class InstanceRuntime {
         workDir: this.config.workDir,
         baseEnv: this.deps.env ?? process.env,
         nodeBinary: process.execPath,
+        node: this.config.name,
+        xdt: { keyFile: this.config.xdtKeyFile, socketDir: this.config.xdtSocketDir, drainTimeoutMs: this.config.xdtDrainTimeoutMs, activatorUrl: this.config.activatorUrl },
       });
+      if (this.config.xdtKeyFile !== '') mkdirSync(this.config.xdtSocketDir, { recursive: true, mode: 0o700 });
       mkdirSync(this.config.logDir, { recursive: true });
     } catch (err) {
       this.ips.release(ip);
@@ -312,18 +315,18 @@ export class InstanceRuntime {
    * grace), then DELETED. Resolves when both processes have exited; stopping an
    * unknown or already departing instance waits for that departure.
    */
-  stop(name: string, drainTimeoutMs: number = this.config.drainTimeoutMs): Promise<void> {
+  stop(name: string, drainTimeoutMs: number = this.config.drainTimeoutMs, nodeGoing = false): Promise<void> {
     const managed = this.instances.get(name);
     if (!managed) return Promise.resolve();
-    managed.teardown ??= this.drainAndStop(managed, drainTimeoutMs);
+    managed.teardown ??= this.drainAndStop(managed, drainTimeoutMs, nodeGoing);
     return managed.teardown;
   }
 
-  /** Stops every instance in parallel and refuses new ones (shutdown). */
+  /** Stops every instance in parallel and refuses new ones (shutdown: requests drain, XDT objects go with the node). */
   async stopAll(drainTimeoutMs: number = this.config.drainTimeoutMs): Promise<void> {
     this.closing = true;
     clearTimeout(this.replenishTimer);
-    await Promise.all([this.warmQueueProxies.close(), ...[...this.instances.keys()].map((name) => this.stop(name, drainTimeoutMs))]);
+    await Promise.all([this.warmQueueProxies.close(), ...[...this.instances.keys()].map((name) => this.stop(name, drainTimeoutMs, true))]);
   }
 
   private spawn(plan: ProcessPlan): ChildProcess {
@@ -360,14 +363,17 @@ export class InstanceRuntime {
     this.remove(managed);
   }
 
-  private async drainAndStop(managed: ManagedInstance, drainTimeoutMs: number): Promise<void> {
+  private async drainAndStop(managed: ManagedInstance, drainTimeoutMs: number, nodeGoing: boolean): Promise<void> {
     this.clearProbe(managed);
     const { status } = managed;
     status.phase = 'TERMINATING';
     status.message = '';
     this.logger.info({ instance: status.name, drainTimeoutMs }, 'instance draining');
     this.emit('MODIFIED', managed);
-    await terminate(managed.queueProxy, drainTimeoutMs + DRAIN_KILL_MARGIN_MS);
+    // The queue-proxy drains requests, then (with XDT) serves objects not yet retrieved: both deadlines fit before SIGKILL.
+    // SIGINT when the whole node goes: the queue-proxy then drains requests only.
+    const xdtDrainMs = this.config.xdtKeyFile !== '' && !nodeGoing ? this.config.xdtDrainTimeoutMs : 0;
+    await terminate(managed.queueProxy, drainTimeoutMs + xdtDrainMs + DRAIN_KILL_MARGIN_MS, nodeGoing ? 'SIGINT' : 'SIGTERM');
     await terminate(managed.functionServer, FUNCTION_SERVER_GRACE_MS);
     this.remove(managed);
   }

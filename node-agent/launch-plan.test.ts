@@ -19,12 +19,38 @@ function input(spec: object, overrides: Partial<LaunchInput> = {}): LaunchInput 
     workDir: '/work',
     baseEnv: { PATH: '/usr/bin', SLUICE_NODE_AGENT_INDEX: '5', SLUICE_LOG_LEVEL: 'debug' },
     nodeBinary: '/usr/local/bin/node',
+    node: 'node-5',
+    xdt: { keyFile: '', socketDir: '/run/xdt', drainTimeoutMs: 120_000, activatorUrl: '' },
     ...overrides,
   };
 }
 
 test('launchPlan', () => {
+  const xdtOn = { keyFile: '/keys/xdt.key', socketDir: '/run/xdt', drainTimeoutMs: 120_000, activatorUrl: 'http://127.0.0.1:8080' };
   const rows: Array<{ name: string; input: LaunchInput; want: (plan: LaunchPlan) => void }> = [
+    {
+      name: 'XDT on: the queue-proxy gets the key file, its peer port, a socket named by its IP, the node; the function gets the socket and the ingress',
+      input: input({ container: { command: ['node', 'server.js'] } }, { xdt: xdtOn, baseEnv: { SLUICE_QUEUE_PROXY_XDT_MODE: 'store-and-forward', SLUICE_QUEUE_PROXY_XDT_PORT: '1' } }),
+      want: (plan) => {
+        assert.equal(plan.queueProxyConfig['xdt-key-file'], '/keys/xdt.key');
+        assert.equal(plan.queueProxyConfig['xdt-port'], '8013', 'the fixed port wins over cluster-wide settings');
+        assert.equal(plan.queueProxyConfig['xdt-socket'], '/run/xdt/127.0.5.9.sock');
+        assert.equal(plan.queueProxyConfig['xdt-mode'], 'store-and-forward', 'cluster-wide XDT settings reach the queue-proxy');
+        assert.equal(plan.queueProxyConfig['xdt-drain-timeout'], '2m');
+        assert.equal(plan.queueProxyConfig.node, 'node-5');
+        assert.equal(plan.functionServer.env.SLUICE_XDT_SOCKET, '/run/xdt/127.0.5.9.sock');
+        assert.equal(plan.functionServer.env.SLUICE_ACTIVATOR_URL, 'http://127.0.0.1:8080');
+        assert.equal(plan.functionServer.env.SLUICE_QUEUE_PROXY_XDT_MODE, undefined, 'queue-proxy settings stay out of the function');
+      },
+    },
+    {
+      name: 'XDT off: no key, no socket, nothing for the SDK',
+      input: input({ container: { command: ['node', 'server.js'] } }),
+      want: (plan) => {
+        assert.equal(plan.queueProxyConfig['xdt-key-file'], undefined);
+        assert.equal(plan.functionServer.env.SLUICE_XDT_SOCKET, undefined);
+      },
+    },
     {
       name: 'node command uses this Node.js; args follow the command',
       input: input({ container: { command: ['node', 'server.js'], args: ['--fast'] } }),
@@ -82,6 +108,7 @@ test('launchPlan', () => {
           SLUICE_QUEUE_PROXY_READINESS_PATH: '/healthz',
           SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS: '',
           SLUICE_QUEUE_PROXY_DRAIN_TIMEOUT: '1500ms',
+          SLUICE_QUEUE_PROXY_NODE: 'node-5',
         });
       },
     },

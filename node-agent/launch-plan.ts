@@ -9,6 +9,7 @@ import { SluiceError } from '../lib/errors.js';
 export const QUEUE_PROXY_TRAFFIC_PORT = 8012;
 export const QUEUE_PROXY_ADMIN_PORT = 8022;
 export const QUEUE_PROXY_METRICS_PORT = 9091;
+export const QUEUE_PROXY_XDT_PORT = 8013;
 
 export interface ProcessPlan {
   command: string;
@@ -40,6 +41,10 @@ export interface LaunchInput {
   baseEnv: NodeJS.ProcessEnv;
   /** The Node.js binary used for "node" commands and the queue-proxy (process.execPath). */
   nodeBinary: string;
+  /** Node name (sealed into XDT references). */
+  node: string;
+  /** XDT: "" keyFile = off. */
+  xdt: { keyFile: string; socketDir: string; drainTimeoutMs: number; activatorUrl: string };
 }
 
 /** Instance names become file names and process labels: DNS-1123 subdomains only. */
@@ -79,6 +84,10 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     SLUICE_FUNCTION: input.function,
     SLUICE_INSTANCE: instance,
   });
+  const xdtOn = input.xdt.keyFile !== '';
+  const xdtSocket = path.join(input.xdt.socketDir, `${input.ip}.sock`);
+  if (xdtOn) functionEnv.SLUICE_XDT_SOCKET = xdtSocket;
+  if (input.xdt.activatorUrl !== '') functionEnv.SLUICE_ACTIVATOR_URL = input.xdt.activatorUrl;
 
   const queueProxyConfig: Record<string, string> = {
     namespace: input.namespace,
@@ -95,7 +104,17 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     'readiness-path': container.readinessPath ?? '',
     'autoscaler-address': input.autoscalerAddress,
     'drain-timeout': formatDurationMs(input.drainTimeoutMs),
+    node: input.node,
   };
+  if (xdtOn) {
+    // Cluster-wide XDT tuning (SLUICE_QUEUE_PROXY_XDT_* in the agent's env) first; the instance's own settings win.
+    Object.assign(queueProxyConfig, xdtSettingsFromEnv(input.baseEnv), {
+      'xdt-key-file': input.xdt.keyFile,
+      'xdt-port': String(QUEUE_PROXY_XDT_PORT),
+      'xdt-socket': xdtSocket,
+      'xdt-drain-timeout': formatDurationMs(input.xdt.drainTimeoutMs),
+    });
+  }
   const queueProxyEnv: Record<string, string> = { ...base };
   for (const [key, value] of Object.entries(queueProxyConfig)) queueProxyEnv[queueProxyEnvName(key)] = value;
 
@@ -116,6 +135,16 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     },
     queueProxyConfig,
   };
+}
+
+/** SLUICE_QUEUE_PROXY_XDT_MODE=store-and-forward → { "xdt-mode": "store-and-forward" }: XDT settings every queue-proxy of the node gets. */
+export function xdtSettingsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.startsWith('SLUICE_QUEUE_PROXY_XDT_')) continue;
+    out[name.slice('SLUICE_QUEUE_PROXY_'.length).toLowerCase().replaceAll('_', '-')] = value;
+  }
+  return out;
 }
 
 /** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */

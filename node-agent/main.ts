@@ -9,5 +9,8 @@ await runComponent({
   loadConfig: () => loadConfig(rawConfigFromEnv('NODE_AGENT')),
   logBindings: (config) => ({ node: config.name }),
   // close() stops every instance (≤ drain-timeout each) before the gRPC server goes.
-  start: (config, logger) => startNodeAgent(config, { logger }),
+  async start(config, logger) {
+    const agent = await startNodeAgent(config, { logger });
+    return { close: () => agent.close() };
+  },
 });

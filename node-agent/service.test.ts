@@ -99,6 +99,7 @@ test('node agent over gRPC with real processes', async (t) => {
       SLUICE_QUEUE_PROXY_READINESS_PATH: '',
       SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS: '',
       SLUICE_QUEUE_PROXY_DRAIN_TIMEOUT: '2s',
+      SLUICE_QUEUE_PROXY_NODE: config.name,
     });
     assert.ok(existsSync(`${config.logDir}/${name}.function.log`));
     assert.ok(existsSync(`${config.logDir}/${name}.queue-proxy.log`));

@@ -27,7 +27,32 @@ test('defaults: only the required keys given', () => {
     reportingPeriodMs: 1_000,
     drainTimeoutMs: 30_000,
     logFile: '',
+    node: '',
+    xdt: {
+      keyFile: '',
+      port: 8013,
+      socket: '',
+      localPort: 8014,
+      mode: 'cut-through',
+      invokeBuffers: 32,
+      invokeBufferBytes: 2 ** 20,
+      putBuffers: 40,
+      putBufferBytes: 5 * 2 ** 20,
+      inboundBytes: 32 * 2 ** 20,
+      chunkBytes: 64 * 1024,
+      ttlMs: 600_000,
+      invokeTtlMs: 60_000,
+      pullTimeoutMs: 1_000,
+      drainTimeoutMs: 120_000,
+    },
   });
+});
+
+test('XDT keys: sizes take quantities, the mode is checked, bad values name the key', () => {
+  const config = loadConfig({ ...REQUIRED, 'xdt-key-file': '/k', 'xdt-put-buffer-size': '8Mi', 'xdt-put-buffers': '4', 'xdt-mode': 'store-and-forward', 'xdt-ttl': '30s' });
+  assert.deepEqual([config.xdt.keyFile, config.xdt.putBufferBytes, config.xdt.putBuffers, config.xdt.mode, config.xdt.ttlMs], ['/k', 8 * 2 ** 20, 4, 'store-and-forward', 30_000]);
+  assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-mode': 'teleport' }), /xdt-mode = teleport, must be one of cut-through, store-and-forward/);
+  assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-invoke-buffer-size': 'lots' }), /xdt-invoke-buffer-size = lots, must be a byte size/);
 });
 
 test('reads SLUICE_QUEUE_PROXY_* from the environment', () => {

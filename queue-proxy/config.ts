@@ -36,6 +36,36 @@ export interface QueueProxyConfig {
   drainTimeoutMs: number;
   /** File the logs are appended to; "" = stdout. Lets a warm spare log where its instance's log belongs. */
   logFile: string;
+  /** Node this instance runs on (sealed into XDT references for locality). */
+  node: string;
+  xdt: XdtConfig;
+}
+
+/** The XDT data plane (queue-proxy/xdt/). Off when keyFile is "". */
+export interface XdtConfig {
+  /** File holding the cluster key (base64, 32 bytes); "" = XDT off. */
+  keyFile: string;
+  /** Peer port: other queue-proxies pull objects from here; 0 = any free port. */
+  port: number;
+  /** Unix socket of the local API for the SDK (put, get); "" = TCP on bind-address:local-port. */
+  socket: string;
+  localPort: number;
+  mode: 'cut-through' | 'store-and-forward';
+  invokeBuffers: number;
+  invokeBufferBytes: number;
+  putBuffers: number;
+  putBufferBytes: number;
+  /** Bytes an inbound object may read ahead of the function (e.g. during a cold start). */
+  inboundBytes: number;
+  chunkBytes: number;
+  /** TTL of objects put without one. */
+  ttlMs: number;
+  /** TTL of objects passed by invoke or reply (one retrieval, expected within moments). */
+  invokeTtlMs: number;
+  /** A pull fails with XDT_OBJECT_GONE when the producer has not answered within this time. */
+  pullTimeoutMs: number;
+  /** How long a draining queue-proxy keeps serving objects not yet retrieved. */
+  drainTimeoutMs: number;
 }
 
 const COMPONENT = 'queue-proxy';
@@ -61,6 +91,46 @@ export function defaultConfig(): QueueProxyConfig {
     reportingPeriodMs: 1_000,
     drainTimeoutMs: 30_000,
     logFile: '',
+    node: '',
+    xdt: {
+      keyFile: '',
+      port: 8013,
+      socket: '',
+      localPort: 8014,
+      mode: 'cut-through',
+      invokeBuffers: 32,
+      invokeBufferBytes: 2 ** 20,
+      putBuffers: 40,
+      putBufferBytes: 5 * 2 ** 20,
+      inboundBytes: 32 * 2 ** 20,
+      chunkBytes: 64 * 2 ** 10,
+      ttlMs: 10 * 60_000,
+      invokeTtlMs: 60_000,
+      pullTimeoutMs: 1_000,
+      drainTimeoutMs: 2 * 60_000,
+    },
+  };
+}
+
+const GiB = 2 ** 30;
+
+function loadXdtConfig(r: ConfigReader, d: XdtConfig): XdtConfig {
+  return {
+    keyFile: r.string('xdt-key-file', d.keyFile),
+    port: r.int('xdt-port', d.port, 0, 65_535),
+    socket: r.string('xdt-socket', d.socket),
+    localPort: r.int('xdt-local-port', d.localPort, 0, 65_535),
+    mode: r.string('xdt-mode', d.mode, ['cut-through', 'store-and-forward']) as XdtConfig['mode'],
+    invokeBuffers: r.int('xdt-invoke-buffers', d.invokeBuffers, 1, 100_000),
+    invokeBufferBytes: r.bytes('xdt-invoke-buffer-size', d.invokeBufferBytes, 4096, GiB),
+    putBuffers: r.int('xdt-put-buffers', d.putBuffers, 1, 100_000),
+    putBufferBytes: r.bytes('xdt-put-buffer-size', d.putBufferBytes, 4096, GiB),
+    inboundBytes: r.bytes('xdt-inbound-size', d.inboundBytes, 64 * 1024, 64 * GiB),
+    chunkBytes: r.bytes('xdt-chunk-size', d.chunkBytes, 1024, 16 * 2 ** 20),
+    ttlMs: r.durationMs('xdt-ttl', d.ttlMs, 1_000, 7 * 24 * 3_600_000),
+    invokeTtlMs: r.durationMs('xdt-invoke-ttl', d.invokeTtlMs, 1_000, 24 * 3_600_000),
+    pullTimeoutMs: r.durationMs('xdt-pull-timeout', d.pullTimeoutMs, 10, 60_000),
+    drainTimeoutMs: r.durationMs('xdt-drain-timeout', d.drainTimeoutMs, 0, 24 * 3_600_000),
   };
 }
 
@@ -97,6 +167,8 @@ export function loadConfig(raw: RawConfig): QueueProxyConfig {
     reportingPeriodMs: r.durationMs('reporting-period', d.reportingPeriodMs, 10, 60_000),
     drainTimeoutMs: r.durationMs('drain-timeout', d.drainTimeoutMs, 0, 3_600_000),
     logFile: r.string('log-file', d.logFile),
+    node: r.string('node', d.node),
+    xdt: loadXdtConfig(r, d.xdt),
   };
   r.rejectUnknown();
   return config;

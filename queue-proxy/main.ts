@@ -29,6 +29,7 @@ await runComponent({
   logFile: (config) => config.logFile,
   async start(config, logger) {
     const proxy = await startQueueProxy(config, { logger, registry: new Registry() });
-    return { close: () => proxy.drain() };
+    // SIGTERM: scale-down, XDT objects not yet retrieved are still served; SIGINT: the node goes, they go too.
+    return { close: (signal) => proxy.drain({ keepXdtObjects: signal !== 'SIGINT' }) };
   },
 });

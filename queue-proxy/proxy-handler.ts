@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Breaker, BreakerWaiter } from './breaker.js';
 import type { QueueProxyMetrics } from './metrics.js';
 import type { ReadinessProber } from './readiness-prober.js';
+import { XDT_REF_HEADER, type InboundObject } from './xdt/inbound.js';
 
 /** Set by the activator on requests it forwards; those are counted as proxied in the Stat. */
 export const PROXIED_BY_HEADER = 'x-sluice-proxied-by';
@@ -40,6 +41,8 @@ export interface ProxyHandlerOptions {
   pools: UpstreamPools;
   metrics: QueueProxyMetrics;
   logger: Logger;
+  /** Opens the object of a request that carries an XDT reference and starts pulling it; absent = XDT off. */
+  openInbound?: (reference: string) => InboundObject;
 }
 
 /**
@@ -94,12 +97,28 @@ export class ProxyHandler {
     const proxied = req.headers[PROXIED_BY_HEADER] === 'activator';
     this.o.tracker.start(startedAt, proxied);
     if (this.draining) res.setHeader('connection', 'close');
+    let inbound: InboundObject | undefined;
+    const reference = req.headers[XDT_REF_HEADER];
+    if (reference !== undefined) {
+      try {
+        // Pull at once: the transfer overlaps queueing and a cold start of the function server.
+        inbound = this.openInbound(String(reference));
+      } catch (err) {
+        this.finish(startedAt, proxied, this.answer1(res, err), false);
+        return;
+      }
+    }
     if (this.o.prober.hasBeenReady && this.o.breaker.tryAcquire()) {
-      void this.forward1(req, res, startedAt, proxied, this.o.timeoutMs);
+      void this.forward1(req, res, startedAt, proxied, this.o.timeoutMs, inbound);
     } else {
-      void this.admitThenForward1(req, res, startedAt, proxied);
+      void this.admitThenForward1(req, res, startedAt, proxied, inbound);
     }
   };
+
+  private openInbound(reference: string): InboundObject {
+    if (!this.o.openInbound) throw new SluiceError('XDT_REF_INVALID', `invalid XDT reference: XDT is not enabled on ${this.upstreamName}`);
+    return this.o.openInbound(reference);
+  }
 
   readonly http2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const startedAt = performance.now();
@@ -118,12 +137,21 @@ export class ProxyHandler {
     return { path, timeoutMs, upstreamName: this.upstreamName, responseHeaders: this.responseHeaders };
   }
 
-  private async forward1(req: IncomingMessage, res: ServerResponse, startedAt: number, proxied: boolean, budgetMs: number): Promise<void> {
+  private async forward1(req: IncomingMessage, res: ServerResponse, startedAt: number, proxied: boolean, budgetMs: number, inbound?: InboundObject): Promise<void> {
     let status: number;
     try {
-      status = await forwardHttp1(req, res, this.pool, this.options(req.url ?? '/', budgetMs));
+      const options = this.options(req.url ?? '/', budgetMs);
+      if (inbound) {
+        // The function sees the object as the request body, as if it had come inline.
+        delete req.headers[XDT_REF_HEADER];
+        delete req.headers['content-length'];
+        options.setHeaders = await inbound.headers();
+        options.body = inbound.body;
+      }
+      status = await forwardHttp1(req, res, this.pool, options);
     } catch (err) {
-      status = this.answer1(res, err);
+      inbound?.cancel();
+      status = this.answer1(res, inbound?.error ?? err);
     }
     this.finish(startedAt, proxied, status, true);
   }
@@ -139,15 +167,16 @@ export class ProxyHandler {
     this.finish(startedAt, proxied, status, true);
   }
 
-  private async admitThenForward1(req: IncomingMessage, res: ServerResponse, startedAt: number, proxied: boolean): Promise<void> {
+  private async admitThenForward1(req: IncomingMessage, res: ServerResponse, startedAt: number, proxied: boolean, inbound?: InboundObject): Promise<void> {
     let budgetMs: number;
     try {
       budgetMs = await this.admit(startedAt, res);
     } catch (err) {
+      inbound?.cancel();
       this.finish(startedAt, proxied, err === CLIENT_GONE ? CLIENT_CLOSED_STATUS : this.answer1(res, err), false);
       return;
     }
-    await this.forward1(req, res, startedAt, proxied, budgetMs);
+    await this.forward1(req, res, startedAt, proxied, budgetMs, inbound);
   }
 
   private async admitThenForward2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, startedAt: number, proxied: boolean): Promise<void> {

@@ -17,6 +17,8 @@ import type { QueueProxyConfig } from './config.js';
 import { createQueueProxyMetrics } from './metrics.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { ReadinessProber } from './readiness-prober.js';
+import { startXdt, type Xdt } from './xdt/start.js';
+import type { XdtDataPlane } from './xdt/data-plane.js';
 
 /** Where Stats go; StatsReporter in production. */
 export interface StatSink {
@@ -42,8 +44,14 @@ export interface QueueProxy {
   trafficPort: number;
   adminPort: number;
   metricsPort: number;
-  /** Fails /ready, stops taking connections, waits (≤ drain-timeout) for queued and in-flight requests, sends a last Stat, closes. Idempotent. */
-  drain(): Promise<void>;
+  /** The XDT data plane, when XDT is on. */
+  xdt?: XdtDataPlane;
+  /**
+   * Fails /ready, stops taking connections, waits (≤ drain-timeout) for queued and in-flight requests,
+   * then (keepXdtObjects, the default) serves XDT objects not yet retrieved (≤ xdt-drain-timeout),
+   * sends a last Stat, closes. Idempotent.
+   */
+  drain(options?: { keepXdtObjects?: boolean }): Promise<void>;
   /** Closes everything at once; in-flight requests fail. Idempotent. */
   close(): Promise<void>;
 }
@@ -76,6 +84,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   });
   const gauges = { inFlight: () => handler.inFlight, queued: () => handler.queued };
   const metrics = createQueueProxyMetrics(registry, config.namespace, config.function, gauges);
+  const xdt: Xdt | undefined = config.xdt.keyFile !== '' ? await startXdt(config, { logger, registry }) : undefined;
   const handler = new ProxyHandler({
     namespace: config.namespace,
     function: config.function,
@@ -88,6 +97,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
     pools,
     metrics,
     logger,
+    openInbound: xdt?.openInbound,
   });
   const reporter: StatSink | undefined =
     deps.statsReporter ??
@@ -109,6 +119,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
       prober.stop();
       await Promise.all([traffic.close(), closeHttp(admin), closeHttp(metricsServer)]);
       await pools.close();
+      await xdt?.close();
       await reporter?.close();
     })();
     return closing;
@@ -147,7 +158,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   prober.on('change', (ready) => logger.info({ ready, upstream: `${config.userHost}:${config.userPort}` }, ready ? 'function server ready' : 'function server not ready'));
   prober.start();
 
-  const drain = (): Promise<void> => {
+  const drain = (options: { keepXdtObjects?: boolean } = {}): Promise<void> => {
     draining ??= (async () => {
       handler.draining = true;
       traffic.drain();
@@ -159,6 +170,8 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
         timeout.cancel();
         if (!idle) logger.warn({ active: tracker.active }, 'drain timeout: closing with requests still open');
       }
+      // A producer keeps serving objects not yet retrieved, within the XDT drain limit.
+      if (xdt && options.keepXdtObjects !== false) await xdt.drain();
       if (statsTimer) clearInterval(statsTimer);
       await reporter?.loadNow?.();
       sendStat();
@@ -171,5 +184,5 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
     { trafficPort: addresses[0].port, adminPort: addresses[1].port, metricsPort: addresses[2].port, upstream: `${config.userHost}:${config.userPort}` },
     'queue-proxy listening',
   );
-  return { trafficPort: addresses[0].port, adminPort: addresses[1].port, metricsPort: addresses[2].port, drain, close };
+  return { trafficPort: addresses[0].port, adminPort: addresses[1].port, metricsPort: addresses[2].port, xdt: xdt?.plane, drain, close };
 }

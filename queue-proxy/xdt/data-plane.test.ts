@@ -1,12 +1,17 @@
-// XDT data plane over real gRPC on loopback: a producer and a consumer queue-proxy's data planes, patterns and refusals.
+// XDT data plane on loopback: a producer and a consumer queue-proxy's data planes, patterns and refusals, spoken to
+// by grpc-js (the contract is plain gRPC) and by Sluice's own client (lib/xdt/client.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CLIENT_OPTIONS, grpc, loadXdtProto } from '../../lib/grpc.js';
 import { silentLogger } from '../../lib/logger.js';
 import { ReferenceCodec, generateClusterKey } from '../../lib/xdt/reference.js';
-import type { SluiceError } from '../../lib/errors.js';
-import { fromStatus, startXdtDataPlane, type XdtDataPlane, type XdtDataPlaneOptions } from './data-plane.js';
+import { SluiceError, type ErrorCode } from '../../lib/errors.js';
+import { XdtClient } from '../../lib/xdt/client.js';
+import { startXdtDataPlane, type XdtDataPlane, type XdtDataPlaneOptions } from './data-plane.js';
 import type { XdtDataClient } from '../../protos/generated/sluice/xdt/v1/XdtData.js';
 import type { PutResponse__Output } from '../../protos/generated/sluice/xdt/v1/PutResponse.js';
 import type { Chunk__Output } from '../../protos/generated/sluice/xdt/v1/Chunk.js';
@@ -18,6 +23,9 @@ function plane(overrides: Partial<XdtDataPlaneOptions> = {}): Promise<XdtDataPla
   return startXdtDataPlane({
     host: '127.0.0.1',
     port: 0,
+    socketPath: '',
+    localPort: 0,
+    mode: 'cut-through',
     namespace: 'default',
     node: 'node-1',
     codec: new ReferenceCodec(key),
@@ -31,9 +39,17 @@ function plane(overrides: Partial<XdtDataPlaneOptions> = {}): Promise<XdtDataPla
   });
 }
 
-function client(address: string): XdtDataClient {
+/** The SluiceError behind a grpc-js error from a data plane. */
+function fromStatus(err: grpc.ServiceError): SluiceError {
+  const code = err.metadata?.get('x-sluice-error')[0];
+  return new SluiceError(typeof code === 'string' ? (code as ErrorCode) : 'INTERNAL', err.details);
+}
+
+/** A grpc-js client of the plane's local API (Put, Get): any gRPC client can speak the contract. */
+function client(plane: XdtDataPlane): XdtDataClient {
+  const address = 'address' in plane.localTarget ? plane.localTarget.address : '';
   const proto = loadXdtProto();
-  return new proto.sluice.xdt.v1.XdtData(address, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
+  return new proto.sluice.xdt.v1.XdtData(address, grpc.credentials.createInsecure(), { ...CLIENT_OPTIONS, 'grpc.max_receive_message_length': 16 * MiB });
 }
 
 function pattern(size: number, seed: number): Buffer {
@@ -67,12 +83,12 @@ function put(c: XdtDataClient, data: Buffer, header: { retrievals?: number; for_
   return { reference, done };
 }
 
-async function get(c: XdtDataClient, reference: string, peer: string): Promise<Buffer> {
+async function get(c: XdtDataClient, reference: string, _peer?: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   try {
     for await (const chunk of c.Get({ reference }) as AsyncIterable<Chunk__Output>) parts.push(chunk.data);
   } catch (err) {
-    throw fromStatus(err as grpc.ServiceError, peer);
+    throw fromStatus(err as grpc.ServiceError);
   }
   return Buffer.concat(parts);
 }
@@ -81,7 +97,7 @@ const code = (want: string) => (err: unknown) => (err as SluiceError).code === w
 
 test('put on the producer, get twice through the consumer, a third get is XDT_OBJECT_GONE; buffers return', async () => {
   const [producer, consumer] = await Promise.all([plane(), plane({ node: 'node-2' })]);
-  const [p, c] = [client(producer.address), client(consumer.address)];
+  const [p, c] = [client(producer), client(consumer)];
   try {
     const data = pattern(3 * MiB + 12_345, 1);
     const upload = put(p, data, { retrievals: 2 });
@@ -101,7 +117,7 @@ test('put on the producer, get twice through the consumer, a third get is XDT_OB
 
 test('invoke is cut-through: the consumer pulls while the producer still uploads, through a pool smaller than the object', async () => {
   const [producer, consumer] = await Promise.all([plane({ invokePool: { count: 2, sizeBytes: MiB } }), plane({ node: 'node-2' })]);
-  const [p, c] = [client(producer.address), client(consumer.address)];
+  const [p, c] = [client(producer), client(consumer)];
   try {
     const data = pattern(12 * MiB, 2);
     const upload = put(p, data, { for_invoke: true });
@@ -119,7 +135,7 @@ test('invoke is cut-through: the consumer pulls while the producer still uploads
 
 test('a get on the producer itself needs no network hop and gives the same bytes', async () => {
   const producer = await plane();
-  const p = client(producer.address);
+  const p = client(producer);
   try {
     const data = pattern(MiB, 3);
     const upload = put(p, data, { retrievals: 1 });
@@ -137,7 +153,7 @@ test('references are refused from another namespace, tampered, or from another c
     plane({ namespace: 'team-b' }),
     plane({ codec: new ReferenceCodec(generateClusterKey()) }),
   ]);
-  const [p, o, f] = [client(producer.address), client(other.address), client(foreign.address)];
+  const [p, o, f] = [client(producer), client(other), client(foreign)];
   try {
     const upload = put(p, pattern(1000, 4), { retrievals: 5 });
     await upload.done;
@@ -154,7 +170,7 @@ test('references are refused from another namespace, tampered, or from another c
 
 test('when the producer is gone, get fails promptly with XDT_OBJECT_GONE instead of hanging', async () => {
   const [producer, consumer] = await Promise.all([plane(), plane({ node: 'node-2' })]);
-  const [p, c] = [client(producer.address), client(consumer.address)];
+  const [p, c] = [client(producer), client(consumer)];
   try {
     const upload = put(p, pattern(1000, 5), { retrievals: 1 });
     await upload.done;
@@ -168,5 +184,137 @@ test('when the producer is gone, get fails promptly with XDT_OBJECT_GONE instead
   } finally {
     c.close();
     await consumer.close();
+  }
+});
+
+/** Sluice's client: what the SDK uses. */
+async function getFast(x: XdtClient, plane: XdtDataPlane, reference: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const bytes of x.get(plane.localTarget, { reference }).body) parts.push(Buffer.from(bytes));
+  return Buffer.concat(parts);
+}
+
+function header(retrievals: number, size: number, forInvoke = false) {
+  return { retrievals, ttl_ms: 0, size_bytes: size, content_type: 'application/octet-stream', for_invoke: forInvoke };
+}
+
+test('Sluice client over a Unix socket: scatter of different objects to one consumer, pools whole afterwards', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xdt-'));
+  const [producer, consumer] = await Promise.all([plane({ socketPath: path.join(dir, 'p.sock') }), plane({ node: 'node-2', socketPath: path.join(dir, 'c.sock') })]);
+  const x = new XdtClient();
+  try {
+    const objects = [1, 2, 3, 4, 5, 6].map((i) => pattern(i * 700_000 + i, i));
+    const puts = objects.map((o) => x.put(producer.localTarget, header(1, o.length, true), o));
+    const refs = await Promise.all(puts.map((p) => p.reference));
+    const got = await Promise.all(refs.map((r) => getFast(x, consumer, r)));
+    await Promise.all(puts.map((p) => p.complete));
+    got.forEach((g, i) => assert.ok(g.equals(objects[i]), `object ${i} differs`));
+    assert.deepEqual([producer.invokePool.used, producer.invokeStore.size, consumer.invokePool.used], [0, 0, 0]);
+  } finally {
+    x.close();
+    await Promise.all([producer.close(), consumer.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('broadcast: one put for N retrievals, N gets, the next is XDT_OBJECT_GONE', async () => {
+  const [producer, consumer] = await Promise.all([plane(), plane({ node: 'node-2' })]);
+  const x = new XdtClient();
+  try {
+    const data = pattern(2 * MiB + 3, 9);
+    const up = x.put(producer.localTarget, header(4, data.length), data);
+    const ref = await up.reference;
+    assert.equal(await up.complete, data.length);
+    const got = await Promise.all([1, 2, 3, 4].map(() => getFast(x, consumer, ref)));
+    for (const g of got) assert.ok(g.equals(data));
+    await assert.rejects(getFast(x, consumer, ref), code('XDT_OBJECT_GONE'));
+    assert.equal(producer.putPool.used, 0);
+  } finally {
+    x.close();
+    await Promise.all([producer.close(), consumer.close()]);
+  }
+});
+
+test('an object read more than once that exceeds the pool is refused with XDT_OBJECT_TOO_LARGE, announced or not, and nothing leaks', async () => {
+  const producer = await plane({ putPool: { count: 2, sizeBytes: MiB } });
+  const x = new XdtClient();
+  try {
+    const data = pattern(3 * MiB, 1);
+    await assert.rejects(x.put(producer.localTarget, header(2, data.length), data).complete, code('XDT_OBJECT_TOO_LARGE'));
+    await assert.rejects(x.put(producer.localTarget, header(2, -1), data).complete, code('XDT_OBJECT_TOO_LARGE'));
+    assert.deepEqual([producer.putPool.used, producer.putStore.size], [0, 0]);
+  } finally {
+    x.close();
+    await producer.close();
+  }
+});
+
+test('store-and-forward: the reference comes only once the object is whole', async () => {
+  const producer = await plane({ mode: 'store-and-forward' });
+  const x = new XdtClient();
+  try {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield pattern(1000, 1);
+      await gate;
+      yield pattern(1000, 2);
+    }
+    const up = x.put(producer.localTarget, header(1, 2000, true), slow());
+    let referenced = false;
+    void up.reference.then(() => (referenced = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(referenced, false, 'reference before the object was complete');
+    release();
+    assert.ok((await up.reference).length > 20);
+    assert.equal(await up.complete, 2000);
+  } finally {
+    x.close();
+    await producer.close();
+  }
+});
+
+test('a consumer that leaves mid-pull leaks nothing at the producer', async () => {
+  const [producer, consumer] = await Promise.all([plane({ invokePool: { count: 2, sizeBytes: MiB } }), plane({ node: 'node-2' })]);
+  const x = new XdtClient();
+  try {
+    const data = pattern(8 * MiB, 3);
+    const up = x.put(producer.localTarget, header(1, data.length, true), data);
+    const incoming = x.get(consumer.localTarget, { reference: await up.reference });
+    let n = 0;
+    for await (const bytes of incoming.body) {
+      n += bytes.length;
+      if (n > MiB) break;
+    }
+    await assert.rejects(up.complete);
+    for (let i = 0; i < 50 && (producer.invokePool.used > 0 || producer.invokeStore.size > 0); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
+  } finally {
+    x.close();
+    await Promise.all([producer.close(), consumer.close()]);
+  }
+});
+
+test('flow control: more concurrent objects than buffers make the producers wait, and every byte arrives', async () => {
+  const [producer, consumer] = await Promise.all([plane({ invokePool: { count: 2, sizeBytes: MiB } }), plane({ node: 'node-2' })]);
+  const x = new XdtClient();
+  let maxWaiting = 0;
+  const watch = setInterval(() => (maxWaiting = Math.max(maxWaiting, producer.invokePool.waiting)), 1);
+  try {
+    const objects = [1, 2, 3, 4, 5, 6].map((i) => pattern(3 * MiB + i, i));
+    const got = await Promise.all(
+      objects.map(async (o) => {
+        const up = x.put(producer.localTarget, header(1, o.length, true), o);
+        const [bytes] = await Promise.all([getFast(x, consumer, await up.reference), up.complete]);
+        return bytes;
+      }),
+    );
+    got.forEach((g, i) => assert.ok(g.equals(objects[i]), `object ${i} differs`));
+    assert.ok(maxWaiting > 0, 'no producer ever waited for a buffer: the test did not exercise flow control');
+    assert.deepEqual([producer.invokePool.used, producer.invokePool.waiting, producer.invokeStore.size], [0, 0, 0]);
+  } finally {
+    clearInterval(watch);
+    x.close();
+    await Promise.all([producer.close(), consumer.close()]);
   }
 });

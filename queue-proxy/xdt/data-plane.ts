@@ -1,24 +1,52 @@
-// The queue-proxy's XDT data plane (protos/xdt.proto): Put from the local SDK, Pull between queue-proxies, Get for the local SDK.
-import { once } from 'node:events';
-import { bindServer, CLIENT_OPTIONS, grpc, loadXdtProto, SERVER_OPTIONS, shutdownServer } from '../../lib/grpc.js';
-import { isSluiceError, SluiceError, type ErrorCode } from '../../lib/errors.js';
+// The queue-proxy's XDT data plane (protos/xdt.proto over node:http2, see lib/xdt/wire.ts): Put and Get for the
+// local SDK (Unix socket), Pull for peer queue-proxies (TCP). Objects live in pre-allocated pools (object-store.ts).
+import http2, { type ServerHttp2Stream } from 'node:http2';
+import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { SluiceError, isSluiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { ReferenceCodec } from '../../lib/xdt/reference.js';
+import { XdtClient, type IncomingObject } from '../../lib/xdt/client.js';
+import type { ReferenceCodec, ObjectReference } from '../../lib/xdt/reference.js';
+import {
+  CHUNK_DATA_TAG,
+  GET_PATH,
+  H2_SETTINGS,
+  OK_TRAILERS,
+  PULL_PATH,
+  PUT_DATA_TAG,
+  PUT_PATH,
+  SESSION_WINDOW_BYTES,
+  dataPrefix,
+  decodeMessage,
+  drained,
+  encodeMessage,
+  readMessages,
+  statusTrailers,
+  type GetRequest,
+  type PullRequest,
+  type PutHeader,
+} from '../../lib/xdt/wire.js';
 import { BufferPool } from './buffer-pool.js';
 import { ObjectStore } from './object-store.js';
-import type { XdtDataClient, XdtDataHandlers } from '../../protos/generated/sluice/xdt/v1/XdtData.js';
-import type { Chunk, Chunk__Output } from '../../protos/generated/sluice/xdt/v1/Chunk.js';
-import type { PutMessage__Output } from '../../protos/generated/sluice/xdt/v1/PutMessage.js';
+import type { XdtMetrics } from './metrics.js';
 
 export interface PoolSize {
   count: number;
   sizeBytes: number;
 }
 
+/** cut-through: bytes move on as they arrive; store-and-forward: each hop holds the whole object first (for comparison). */
+export type XdtMode = 'cut-through' | 'store-and-forward';
+
 export interface XdtDataPlaneOptions {
   host: string;
-  /** 0 = any free port. */
+  /** Peer port (Pull); 0 = any free port. */
   port: number;
+  /** Unix socket for the local SDK (Put, Get); "" = TCP on host:localPort. */
+  socketPath: string;
+  /** TCP port of the local API when there is no socket; 0 = any free port. */
+  localPort: number;
   /** This instance's namespace: objects it puts are bound to it, and it reads only references of it. */
   namespace: string;
   node: string;
@@ -30,9 +58,13 @@ export interface XdtDataPlaneOptions {
   /** Bytes per pulled chunk. */
   chunkBytes: number;
   defaultTtlMs: number;
-  /** How long a Get waits for the producer's first chunk before answering XDT_OBJECT_GONE. */
+  /** TTL of invoke objects (one retrieval, expected at once). */
+  invokeTtlMs?: number;
+  /** How long a pull waits for the producer's first answer before the object counts as gone. */
   pullTimeoutMs: number;
+  mode: XdtMode;
   logger: Logger;
+  metrics?: XdtMetrics;
 }
 
 export const DEFAULT_XDT_POOLS = {
@@ -41,52 +73,79 @@ export const DEFAULT_XDT_POOLS = {
   chunkBytes: 64 * 1024,
 } as const;
 
-const GRPC_CODES: Partial<Record<ErrorCode, grpc.status>> = {
-  XDT_REF_INVALID: grpc.status.INVALID_ARGUMENT,
-  XDT_REF_FORBIDDEN: grpc.status.PERMISSION_DENIED,
-  XDT_REF_EXPIRED: grpc.status.NOT_FOUND,
-  XDT_OBJECT_GONE: grpc.status.NOT_FOUND,
-  QUEUE_FULL: grpc.status.RESOURCE_EXHAUSTED,
-  BAD_REQUEST: grpc.status.INVALID_ARGUMENT,
-};
-
-const ERROR_KEY = 'x-sluice-error';
-
-/** A SluiceError as a gRPC status whose metadata keeps the stable code. */
-export function toStatus(err: unknown): Partial<grpc.StatusObject> {
-  const error = isSluiceError(err) ? err : new SluiceError('INTERNAL', (err as Error)?.message ?? String(err));
-  const metadata = new grpc.Metadata();
-  metadata.set(ERROR_KEY, error.code);
-  return { code: GRPC_CODES[error.code] ?? grpc.status.INTERNAL, details: error.message, metadata };
-}
-
-/** The SluiceError behind a gRPC error from a Sluice data plane (an unreachable peer counts as a gone object). */
-export function fromStatus(err: grpc.ServiceError, peer: string): SluiceError {
-  const code = err.metadata?.get(ERROR_KEY)[0];
-  if (typeof code === 'string' && code in GRPC_CODES) return new SluiceError(code as ErrorCode, err.details);
-  if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.CANCELLED) {
-    return new SluiceError('XDT_OBJECT_GONE', `XDT producer ${peer} is gone: ${err.details}`);
-  }
-  return new SluiceError('INTERNAL', `XDT peer ${peer}: ${err.details}`);
-}
-
 export interface XdtDataPlane {
+  /** host:port peers pull from (sealed into references). */
   address: string;
   port: number;
+  /** Where the local SDK connects: a socket path, or host:port. */
+  localTarget: { socketPath: string } | { address: string };
   invokePool: BufferPool;
   putPool: BufferPool;
   invokeStore: ObjectStore;
   putStore: ObjectStore;
+  /** Opens a reference for this instance and starts pulling it (consumer side of invoke). */
+  pull(reference: string): IncomingObject & { reference: ObjectReference };
+  /** Objects still held here (a draining producer waits for them). */
+  readonly heldObjects: number;
+  /** Resolves when no object is held, or the signal aborts. */
+  whenEmpty(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Writes of pool memory still queued in HTTP/2 streams: a buffer goes back to the pool only once they have left. */
+class WriteTracker {
+  private pending = 0;
+  private waiters: Array<() => void> = [];
+  readonly done = (): void => {
+    if (--this.pending === 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  };
+  add(): void {
+    this.pending++;
+  }
+  readonly flushed = (): Promise<void> => (this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve)));
+}
+
+function respondOk(stream: ServerHttp2Stream): void {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+}
+
+/** Ends a call with `err`: trailers-only when nothing was sent yet, error trailers otherwise. */
+function fail(stream: ServerHttp2Stream, err: unknown, trailers: { value: http2.OutgoingHttpHeaders }): void {
+  if (stream.destroyed || stream.closed) return;
+  if (!stream.headersSent) {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...statusTrailers(err) }, { endStream: true });
+    return;
+  }
+  trailers.value = statusTrailers(err);
+  if (!stream.writableEnded) stream.end();
+}
+
+/** The single request message of a call whose client half-closes after it (Pull, Get). */
+async function onlyMessage(stream: ServerHttp2Stream): Promise<Buffer> {
+  let message: Buffer | undefined;
+  for await (const event of readMessages(stream, 0)) if (event.kind === 'message') message ??= event.bytes;
+  if (!message) throw new SluiceError('BAD_REQUEST', 'the call must carry its request message');
+  return message;
+}
+
+async function firstMessage(events: AsyncIterator<{ kind: string; bytes: Buffer }>): Promise<Buffer> {
+  const first = await events.next();
+  if (first.done || first.value.kind !== 'message') throw new SluiceError('BAD_REQUEST', 'the call must start with its request message');
+  return first.value.bytes;
+}
+
 export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<XdtDataPlane> {
-  const { codec, logger } = options;
+  const { codec, logger, metrics } = options;
   const invokePool = new BufferPool({ name: 'invoke', count: options.invokePool.count, size: options.invokePool.sizeBytes, maxWaiters: 1024 });
   const putPool = new BufferPool({ name: 'put', count: options.putPool.count, size: options.putPool.sizeBytes, maxWaiters: 1024 });
   const stores = { i: new ObjectStore(invokePool), p: new ObjectStore(putPool) };
-  const peers = new Map<string, XdtDataClient>();
-  const proto = loadXdtProto();
+  const pools = { i: invokePool, p: putPool };
+  const peers = new XdtClient({ responseTimeoutMs: options.pullTimeoutMs });
+  const storeAndForward = options.mode === 'store-and-forward';
   let address = '';
 
   const storeOf = (key: string): { store: ObjectStore; key: string } => {
@@ -95,140 +154,239 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     return { store, key: key.slice(2) };
   };
 
-  /** Writes an object's bytes as chunks, honouring the stream's flow control. */
-  const sendObject = async (call: grpc.ServerWritableStream<unknown, Chunk>, objectKey: string, cancelled: () => boolean): Promise<void> => {
+  const refused = (err: unknown): void => {
+    if (isSluiceError(err)) metrics?.refused(err.code);
+  };
+
+  /** Streams a held object as Chunk messages: metadata first, then views of pool memory, honouring flow control. */
+  const sendObject = async (stream: ServerHttp2Stream, objectKey: string): Promise<number> => {
     const { store, key } = storeOf(objectKey);
-    let first = true;
-    for await (const view of store.read(key)) {
+    const described = store.describe(key);
+    const tracker = new WriteTracker();
+    let sent = 0;
+    let started = false;
+    for await (const view of store.read(key, { flushed: tracker.flushed })) {
+      if (!started) {
+        started = true;
+        respondOk(stream);
+        stream.write(encodeMessage('Chunk', { total_size: described?.sizeBytes ?? -1, content_type: described?.contentType ?? '' }));
+      }
       for (let offset = 0; offset < view.length; offset += options.chunkBytes) {
-        if (cancelled()) return;
-        const chunk: Chunk = { data: view.subarray(offset, offset + options.chunkBytes) };
-        if (first) {
-          chunk.total_size = -1;
-          first = false;
-        }
-        if (!call.write(chunk)) await once(call, 'drain');
+        if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', 'the consumer left');
+        const chunk = view.subarray(offset, offset + options.chunkBytes);
+        stream.write(dataPrefix(CHUNK_DATA_TAG, chunk.length));
+        tracker.add();
+        const more = stream.write(chunk, tracker.done);
+        sent += chunk.length;
+        metrics?.bytes('sent', chunk.length);
+        if (!more) await drained(stream);
       }
     }
-  };
-
-  const peer = (producer: string): XdtDataClient => {
-    let client = peers.get(producer);
-    if (!client) {
-      client = new proto.sluice.xdt.v1.XdtData(producer, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
-      peers.set(producer, client);
+    if (!started) {
+      respondOk(stream);
+      stream.write(encodeMessage('Chunk', { total_size: 0, content_type: described?.contentType ?? '' }));
     }
-    return client;
+    return sent;
   };
 
-  const handlers: XdtDataHandlers = {
-    Put(call) {
-      const run = async (): Promise<void> => {
-        // destroyOnReturn false: the default iterator destroys the call when the upload ends, and the
-        // final answer (complete, size) would never leave.
-        const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterator<PutMessage__Output>;
-        const first = await messages.next();
-        const header = first.done ? undefined : first.value.header;
-        if (!header) throw new SluiceError('BAD_REQUEST', 'the first Put message must be the header');
-        const retrievals = header.for_invoke ? 1 : header.retrievals;
-        if (!Number.isInteger(retrievals) || retrievals < 1) throw new SluiceError('BAD_REQUEST', `retrievals = ${header.retrievals}, must be ≥ 1`);
-        const prefix = header.for_invoke ? 'i' : 'p';
-        const store = stores[prefix];
-        const ttlMs = Number(header.ttl_ms) > 0 ? Number(header.ttl_ms) : options.defaultTtlMs;
-        const key = store.create({ namespace: options.namespace, retrievals, ttlMs, contentType: header.content_type });
-        const reference = codec.mint({
-          producer: address,
-          node: options.node,
-          key: `${prefix}:${key}`,
-          namespace: options.namespace,
-          retrievals,
-          expiresAtMs: Date.now() + ttlMs,
-        });
-        call.write({ reference });
-        async function* data(): AsyncGenerator<Buffer> {
-          for (;;) {
-            const next = await messages.next();
-            if (next.done) return;
-            if (next.value.data) yield next.value.data;
+  /** Runs one call: metrics, and the error answer if it fails. */
+  const serve = (stream: ServerHttp2Stream, op: 'put' | 'pull' | 'get', run: (trailers: { value: http2.OutgoingHttpHeaders }) => Promise<void>): void => {
+    const startedAt = performance.now();
+    const trailers = { value: OK_TRAILERS };
+    stream.on('error', () => undefined); // a consumer that leaves resets its stream
+    stream.on('wantTrailers', () => stream.sendTrailers(trailers.value));
+    metrics?.transferStarted(op);
+    run(trailers).then(
+      () => {
+        metrics?.transferEnded(op, (performance.now() - startedAt) / 1000, 'ok');
+        if (!stream.writableEnded && !stream.destroyed) stream.end();
+      },
+      (err: unknown) => {
+        refused(err);
+        metrics?.transferEnded(op, (performance.now() - startedAt) / 1000, 'error');
+        if (logger.isLevelEnabled('debug')) logger.debug({ op, err: (err as Error).message }, 'XDT call failed');
+        fail(stream, err, trailers);
+      },
+    );
+  };
+
+  const put = (stream: ServerHttp2Stream) =>
+    serve(stream, 'put', async () => {
+      const events = readMessages(stream, PUT_DATA_TAG);
+      const header = decodeMessage<{ header?: PutHeader }>('PutMessage', await firstMessage(events)).header;
+      if (!header) throw new SluiceError('BAD_REQUEST', 'the first Put message must be the header');
+      const retrievals = header.for_invoke ? 1 : header.retrievals;
+      if (!Number.isInteger(retrievals) || retrievals < 1) throw new SluiceError('BAD_REQUEST', `retrievals = ${header.retrievals}, must be ≥ 1`);
+      const prefix = header.for_invoke ? 'i' : 'p';
+      const store = stores[prefix];
+      const pool = pools[prefix];
+      // Objects read more than once, and every object in store-and-forward mode, are held whole.
+      const maxBytes = retrievals > 1 || storeAndForward ? pool.count * pool.size : Infinity;
+      if (header.size_bytes > maxBytes) {
+        throw new SluiceError('XDT_OBJECT_TOO_LARGE', `XDT object of ${header.size_bytes} bytes exceeds ${maxBytes} bytes, all an object held whole may use in this queue-proxy's ${pool.name} pool`);
+      }
+      const ttlMs = header.ttl_ms > 0 ? header.ttl_ms : header.for_invoke ? (options.invokeTtlMs ?? options.defaultTtlMs) : options.defaultTtlMs;
+      const key = store.create({ namespace: options.namespace, retrievals, ttlMs, contentType: header.content_type, sizeBytes: header.size_bytes });
+      const reference = codec.mint({ producer: address, node: options.node, key: `${prefix}:${key}`, namespace: options.namespace, retrievals, expiresAtMs: Date.now() + ttlMs });
+      respondOk(stream);
+      if (!storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
+      async function* data(): AsyncGenerator<Buffer> {
+        for (;;) {
+          const next = await events.next();
+          if (next.done) return;
+          if (next.value.kind === 'data') {
+            metrics?.bytes('received', next.value.bytes.length);
+            yield next.value.bytes;
           }
         }
-        const size = await store.fill(key, data());
-        call.write({ complete: true, size_bytes: size });
-        call.end();
+      }
+      const size = await store.fill(key, data(), { maxBytes });
+      if (storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
+      stream.write(encodeMessage('PutResponse', { complete: true, size_bytes: size }));
+    });
+
+  const pullHandler = (stream: ServerHttp2Stream) =>
+    serve(stream, 'pull', async () => {
+      const request = decodeMessage<PullRequest>('PullRequest', await onlyMessage(stream));
+      const ref = codec.open(request.reference, request.namespace, Date.now());
+      if (ref.producer !== address) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${ref.key} is not held here`);
+      await sendObject(stream, ref.key);
+    });
+
+  const pull = (reference: string): IncomingObject & { reference: ObjectReference } => {
+    const ref = codec.open(reference, options.namespace, Date.now());
+    if (ref.producer === address) {
+      // Same instance: read the local store, no network hop.
+      const { store, key } = storeOf(ref.key);
+      const described = store.describe(key);
+      if (!described) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${ref.key} is gone: unknown, expired or already retrieved`);
+      const body = (async function* () {
+        // Copies: these bytes leave through sockets we do not track, and the pool buffer may be reused.
+        for await (const view of store.read(key)) yield Buffer.from(view);
+      })();
+      return { reference: ref, meta: Promise.resolve({ total_size: described.sizeBytes, content_type: described.contentType }), body, cancel: () => void body.return(undefined) };
+    }
+    return { reference: ref, ...peers.pull({ address: ref.producer }, { reference, namespace: options.namespace }) };
+  };
+
+  const get = (stream: ServerHttp2Stream) =>
+    serve(stream, 'get', async () => {
+      const request = decodeMessage<GetRequest>('GetRequest', await onlyMessage(stream));
+      const ref = codec.open(request.reference, options.namespace, Date.now());
+      if (ref.producer === address) {
+        await sendObject(stream, ref.key);
+        return;
+      }
+      const incoming = peers.pull({ address: ref.producer }, { reference: request.reference, namespace: options.namespace });
+      stream.once('close', incoming.cancel);
+      let started = false;
+      const start = async (): Promise<void> => {
+        if (started) return;
+        started = true;
+        const meta = await incoming.meta;
+        respondOk(stream);
+        stream.write(encodeMessage('Chunk', meta));
       };
-      run().catch((err: unknown) => {
-        logger.debug({ err: (err as Error).message }, 'XDT put failed');
-        call.emit('error', toStatus(err));
+      for await (const bytes of incoming.body) {
+        await start();
+        metrics?.bytes('received', bytes.length);
+        stream.write(dataPrefix(CHUNK_DATA_TAG, bytes.length));
+        if (!stream.write(bytes)) await drained(stream);
+      }
+      await start();
+    });
+
+  const routes: Record<string, (stream: ServerHttp2Stream) => void> = { [PULL_PATH]: pullHandler };
+  const localRoutes: Record<string, (stream: ServerHttp2Stream) => void> = { [PUT_PATH]: put, [GET_PATH]: get };
+  const route = (table: Record<string, (stream: ServerHttp2Stream) => void>) => (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    const handler = table[String(headers[':path'])];
+    if (!handler) {
+      stream.on('error', () => undefined);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12', 'grpc-message': encodeURIComponent(`${headers[':path']} is not served here`) }, { endStream: true });
+      return;
+    }
+    handler(stream);
+  };
+
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const makeServer = (table: Record<string, (stream: ServerHttp2Stream) => void>): http2.Http2Server => {
+    const server = http2.createServer({ settings: H2_SETTINGS });
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+      session.on('error', () => undefined);
+      session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW_BYTES));
+      session.setLocalWindowSize?.(SESSION_WINDOW_BYTES);
+    });
+    server.on('stream', route(table));
+    return server;
+  };
+  const listen = (server: http2.Http2Server, where: { port: number; host: string } | { path: string }): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where, () => {
+        server.off('error', reject);
+        resolve();
       });
-    },
+    });
 
-    Pull(call) {
-      let cancelled = false;
-      call.on('cancelled', () => (cancelled = true));
-      const run = async (): Promise<void> => {
-        const ref = codec.open(call.request.reference, call.request.namespace, Date.now());
-        if (ref.producer !== address) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${ref.key} is not held here`);
-        await sendObject(call, ref.key, () => cancelled);
-        call.end();
-      };
-      run().catch((err: unknown) => call.emit('error', toStatus(err)));
-    },
+  const peerServer = makeServer(routes);
+  const localServer = makeServer(localRoutes);
+  await listen(peerServer, { port: options.port, host: options.host });
+  const port = (peerServer.address() as AddressInfo).port;
+  address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
+  let localTarget: XdtDataPlane['localTarget'];
+  try {
+    if (options.socketPath !== '') {
+      rmSync(options.socketPath, { force: true });
+      await listen(localServer, { path: options.socketPath });
+      localTarget = { socketPath: options.socketPath };
+    } else {
+      await listen(localServer, { port: options.localPort, host: options.host });
+      localTarget = { address: `${options.host}:${(localServer.address() as AddressInfo).port}` };
+    }
+  } catch (err) {
+    peerServer.close();
+    throw err;
+  }
 
-    Get(call) {
-      let cancelled = false;
-      call.on('cancelled', () => (cancelled = true));
-      const run = async (): Promise<void> => {
-        const ref = codec.open(call.request.reference, options.namespace, Date.now());
-        if (ref.producer === address) {
-          // Same instance: no network hop.
-          await sendObject(call, ref.key, () => cancelled);
-          call.end();
-          return;
-        }
-        const pull = peer(ref.producer).Pull({ reference: call.request.reference, namespace: options.namespace });
-        call.on('cancelled', () => pull.cancel());
-        // The producer must start answering within pullTimeoutMs, or the object counts as gone.
-        const firstChunkTimer = setTimeout(() => pull.cancel(), options.pullTimeoutMs);
-        try {
-          for await (const chunk of pull as AsyncIterable<Chunk__Output>) {
-            clearTimeout(firstChunkTimer);
-            if (cancelled) return;
-            if (!call.write(chunk)) await once(call, 'drain');
-          }
-        } catch (err) {
-          throw fromStatus(err as grpc.ServiceError, ref.producer);
-        } finally {
-          clearTimeout(firstChunkTimer);
-        }
-        call.end();
-      };
-      run().catch((err: unknown) => call.emit('error', toStatus(err)));
-    },
-  };
-
-  const server = new grpc.Server({ ...SERVER_OPTIONS, 'grpc.max_receive_message_length': 8 * 2 ** 20 });
-  server.addService(proto.sluice.xdt.v1.XdtData.service, handlers);
-  const port = await bindServer(server, `${options.host}:${options.port}`);
-  address = `${options.host}:${port}`;
   const expiry = setInterval(() => {
     stores.i.expire();
     stores.p.expire();
   }, 1_000);
   expiry.unref();
+  metrics?.pools(invokePool, putPool);
+
+  const closeServer = (server: http2.Http2Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
   return {
     address,
     port,
+    localTarget,
     invokePool,
     putPool,
     invokeStore: stores.i,
     putStore: stores.p,
+    pull,
+    get heldObjects() {
+      return stores.i.size + stores.p.size;
+    },
+    async whenEmpty(signal?: AbortSignal) {
+      await Promise.all([stores.i.whenEmpty(signal), stores.p.whenEmpty(signal)]);
+    },
     async close() {
       clearInterval(expiry);
-      for (const client of peers.values()) client.close();
-      await shutdownServer(server, 1_000);
+      peers.close();
+      const closed = Promise.all([closeServer(peerServer), closeServer(localServer)]);
+      for (const session of sessions) session.close();
+      const timer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, 1_000);
+      await closed;
+      clearTimeout(timer);
       stores.i.clear();
       stores.p.clear();
+      if (options.socketPath !== '') rmSync(options.socketPath, { force: true });
     },
   };
 }

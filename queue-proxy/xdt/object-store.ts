@@ -8,6 +8,23 @@ export interface ObjectMeta {
   retrievals: number;
   ttlMs: number;
   contentType: string;
+  /** Size announced by the producer, -1 (or absent) when streamed without a length. */
+  sizeBytes?: number;
+}
+
+export interface ReadHooks {
+  /**
+   * Awaited before this reader lets go of a segment (released as sent, or the reader finishing):
+   * resolves once every write of the views read so far has left, so a buffer goes back to the pool
+   * only when no socket still refers to it.
+   */
+  flushed?: () => Promise<void>;
+}
+
+export interface FillOptions {
+  signal?: AbortSignal;
+  /** Objects that must be held whole fail with XDT_OBJECT_TOO_LARGE beyond this many bytes. */
+  maxBytes?: number;
 }
 
 interface Segment {
@@ -75,6 +92,20 @@ export class ObjectStore {
     return this.objects.size;
   }
 
+  /** Size and type of an object as known now (size: the announced one, the final one, or -1). */
+  describe(key: string): { sizeBytes: number; contentType: string } | undefined {
+    const object = this.objects.get(key);
+    if (!object) return undefined;
+    return { sizeBytes: object.complete ? object.size : (object.meta.sizeBytes ?? -1), contentType: object.meta.contentType };
+  }
+
+  /** Resolves once no object is held (every one retrieved or expired). */
+  async whenEmpty(signal?: AbortSignal): Promise<void> {
+    while (this.objects.size > 0 && !signal?.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Registers a new object and returns its key; fill it with `fill()`. Readers may attach at once. */
   create(meta: ObjectMeta): string {
     const key = `o${(++this.sequence).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -86,12 +117,17 @@ export class ObjectStore {
    * Copies `source` into pool buffers. Waits for buffers when the pool is empty (backpressure
    * reaches the producer). On failure the object is released and readers see XDT_OBJECT_GONE.
    */
-  async fill(key: string, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<number> {
+  async fill(key: string, source: AsyncIterable<Buffer>, options: FillOptions = {}): Promise<number> {
+    const { signal } = options;
+    const maxBytes = options.maxBytes ?? Infinity;
     const object = this.objects.get(key);
     if (!object) throw gone(key, 'unknown object');
     let current: Segment | undefined;
     try {
       for await (const chunk of source) {
+        if (object.size + chunk.length > maxBytes) {
+          throw new SluiceError('XDT_OBJECT_TOO_LARGE', `XDT object ${key} exceeds ${maxBytes} bytes, all an object held whole may use in this queue-proxy's pool`);
+        }
         let offset = 0;
         while (offset < chunk.length) {
           if (object.failure || !this.objects.has(key)) throw gone(key, 'released while being filled');
@@ -122,7 +158,7 @@ export class ObjectStore {
    * Throws XDT_OBJECT_GONE when the object is unknown, expired, retrieved often enough, or failed.
    * A view is valid only until the next iteration (its buffer may go back to the pool).
    */
-  async *read(key: string): AsyncGenerator<Buffer> {
+  async *read(key: string, hooks: ReadHooks = {}): AsyncGenerator<Buffer> {
     const object = this.objects.get(key);
     if (!object) throw gone(key, 'unknown, expired or already retrieved');
     if (this.now() > object.expiresAtMs) {
@@ -148,6 +184,8 @@ export class ObjectStore {
         }
         if (segment && (segment.length === segment.buffer.length || object.complete) && sentInSegment === segment.length) {
           if (releaseAsSent) {
+            if (hooks.flushed) await hooks.flushed();
+            if (object.segments[index] !== segment) throw gone(key, 'released while being read');
             this.pool.release(segment.buffer);
             object.segments[index] = undefined;
           }
@@ -159,6 +197,7 @@ export class ObjectStore {
         await object.changed();
       }
     } finally {
+      if (hooks.flushed) await hooks.flushed();
       object.readersActive--;
       // The last retrieval is over, finished or not (a consumer that died mid-pull used its retrieval
       // too): nobody can read the object any more, so its buffers go back now.
