@@ -17,7 +17,7 @@ export const XDT_REF_HEADER = 'x-sluice-xdt-ref';
  * Objects up to this size go inline (as the HTTP body) instead of by reference: below it a second hop
  * costs more than it saves (bench: `npm run bench -- xdt`). SLUICE_XDT_INLINE_THRESHOLD overrides it.
  */
-export const DEFAULT_INLINE_THRESHOLD_BYTES = 64 * 1024;
+export const DEFAULT_INLINE_THRESHOLD_BYTES = 2 ** 20;
 
 export interface PutOptions {
   /** Retrievals before the queue-proxy releases the object (default 1). */

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invoke, put, get, readBody, serve, queryParam } from '../../sdk/index.js';
 import { redisClient, s3Client, type BlobStoreClient, type S3Settings } from './store-clients.js';
 
-export type XdtBenchMethod = 'xdt' | 'inline' | 'redis' | 's3';
+/** xdt: always by reference; xdt-auto: as invoke() does by default (inline up to its threshold); inline: always the HTTP body. */
+export type XdtBenchMethod = 'xdt' | 'xdt-auto' | 'inline' | 'redis' | 's3';
 export type XdtBenchPattern = '1-1' | 'scatter' | 'gather' | 'broadcast';
 
 export interface RunRequest {
@@ -60,8 +61,8 @@ async function once(run: RunRequest): Promise<void> {
   const id = `${process.pid}-${++sequence}`;
   const { method, pattern, degree } = run;
   const many = (n: number) => Array.from({ length: n }, (_, i) => i);
-  if (method === 'xdt' || method === 'inline') {
-    const inlineThresholdBytes = method === 'inline' ? Number.MAX_SAFE_INTEGER : 0;
+  if (method === 'xdt' || method === 'xdt-auto' || method === 'inline') {
+    const inlineThresholdBytes = method === 'inline' ? Number.MAX_SAFE_INTEGER : method === 'xdt' ? 0 : undefined;
     if (pattern === '1-1' || pattern === 'scatter') {
       await Promise.all(objects.map((o, i) => expectOk(invoke(CONSUMER, o, { path: '/sink', inlineThresholdBytes }), `invoke ${i}`)));
       return;

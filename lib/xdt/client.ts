@@ -7,6 +7,7 @@ import {
   CHUNK_DATA_TAG,
   GET_PATH,
   H2_SETTINGS,
+  MAX_SESSION_MEMORY_MB,
   PULL_PATH,
   PUT_DATA_TAG,
   PUT_PATH,
@@ -17,6 +18,7 @@ import {
   encodeMessage,
   errorFromStatus,
   readMessages,
+  streamChunks,
   type ChunkMeta,
   type GetRequest,
   type PullRequest,
@@ -88,6 +90,7 @@ export class XdtClient {
     const authority = 'socketPath' in target ? 'http://localhost' : `http://${target.address}`;
     const created = http2.connect(authority, {
       settings: H2_SETTINGS,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
       ...('socketPath' in target ? { createConnection: () => net.connect(target.socketPath) } : {}),
     });
     created.on('error', () => undefined); // surfaced on the streams
@@ -168,7 +171,7 @@ export class XdtClient {
     };
     const body = async function* (): AsyncGenerator<Buffer> {
       try {
-        for await (const event of readMessages(s, CHUNK_DATA_TAG)) {
+        for await (const event of readMessages(streamChunks(s), CHUNK_DATA_TAG)) {
           if (event.kind === 'data') {
             sendMeta({ total_size: -1, content_type: '' });
             yield event.bytes;
@@ -220,8 +223,11 @@ export class XdtClient {
       const write = async (bytes: Uint8Array): Promise<void> => {
         for (let offset = 0; offset < bytes.length; offset += PUT_MESSAGE_BYTES) {
           const view = bytes.subarray(offset, offset + PUT_MESSAGE_BYTES);
+          stream.cork();
           stream.write(dataPrefix(PUT_DATA_TAG, view.length));
-          if (!stream.write(view)) await drained(stream);
+          const more = stream.write(view);
+          stream.uncork();
+          if (!more) await drained(stream);
           if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', `XDT upload to ${peer} was cut off`);
         }
       };
@@ -248,7 +254,7 @@ export class XdtClient {
       stream.once('trailers', onHeaders);
       let size = -1;
       try {
-        for await (const event of readMessages(stream, 0)) {
+        for await (const event of readMessages(streamChunks(stream), 0)) {
           const answer = decodeMessage<PutResponse>('PutResponse', event.bytes);
           if (answer.reference) resolveRef(answer.reference);
           if (answer.complete) size = answer.size_bytes;

@@ -2,6 +2,7 @@
 // `bytes` fields stream through without protobuf copies, which grpc-js cannot do (it measured ~4× slower
 // than a plain stream for 100 MiB here). Small messages go through protobufjs; any gRPC client can talk to it.
 import http2 from 'node:http2';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { ERROR_CODES, SluiceError, isSluiceError, type ErrorCode } from '../errors.js';
@@ -17,8 +18,10 @@ export const CHUNK_DATA_TAG = (1 << 3) | 2;
 export const PUT_DATA_TAG = (2 << 3) | 2;
 
 /** Per-stream and per-connection HTTP/2 flow-control windows: large enough to fill a 10 Gbit/s link, small enough to bound memory. */
-export const STREAM_WINDOW_BYTES = 4 * 2 ** 20;
-export const SESSION_WINDOW_BYTES = 16 * 2 ** 20;
+export const STREAM_WINDOW_BYTES = 2 * 2 ** 20;
+export const SESSION_WINDOW_BYTES = 32 * 2 ** 20;
+/** nghttp2's cap on a session's buffered data (MB): the default 10 refuses streams once a few large ones are in flight. */
+export const MAX_SESSION_MEMORY_MB = 512;
 export const H2_SETTINGS: http2.Settings = { initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: 2 ** 20 - 1 };
 
 // keepCase: the generated types and the rest of Sluice use the .proto's snake_case names.
@@ -244,4 +247,67 @@ export function drained(stream: NodeJS.EventEmitter): Promise<void> {
     stream.on('drain', done);
     stream.on('close', done);
   });
+}
+
+/**
+ * The buffers of a readable as they arrive, one by one. A readable's own async iterator calls read(), which
+ * concatenates whatever is buffered into a new Buffer — a copy of every byte; this hands the received buffers on
+ * as they are, pausing the stream (so flow control holds the sender back) while the consumer is behind.
+ */
+export async function* streamChunks(stream: Readable, highWater = 16, destroyOnReturn = true): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let head = 0;
+  let ended = false;
+  let error: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    if (queue.length - head >= highWater) stream.pause();
+    notify();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    notify();
+  };
+  const onError = (err: unknown): void => {
+    error ??= err;
+    notify();
+  };
+  const onClose = (): void => {
+    if (!ended) error ??= new Error('Premature close');
+    notify();
+  };
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  try {
+    for (;;) {
+      if (head < queue.length) {
+        const chunk = queue[head];
+        queue[head++] = undefined as unknown as Buffer;
+        if (head > 64 && head * 2 > queue.length) {
+          queue.splice(0, head);
+          head = 0;
+        }
+        if (stream.isPaused() && queue.length - head < highWater / 2) stream.resume();
+        yield chunk;
+        continue;
+      }
+      if (ended) return;
+      if (error) throw error;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('close', onClose);
+    if (!ended && !stream.destroyed && destroyOnReturn) stream.destroy();
+  }
 }

@@ -12,6 +12,7 @@ import {
   CHUNK_DATA_TAG,
   GET_PATH,
   H2_SETTINGS,
+  MAX_SESSION_MEMORY_MB,
   OK_TRAILERS,
   PULL_PATH,
   PUT_DATA_TAG,
@@ -22,6 +23,7 @@ import {
   drained,
   encodeMessage,
   readMessages,
+  streamChunks,
   statusTrailers,
   type GetRequest,
   type PullRequest,
@@ -127,7 +129,7 @@ function fail(stream: ServerHttp2Stream, err: unknown, trailers: { value: http2.
 /** The single request message of a call whose client half-closes after it (Pull, Get). */
 async function onlyMessage(stream: ServerHttp2Stream): Promise<Buffer> {
   let message: Buffer | undefined;
-  for await (const event of readMessages(stream, 0)) if (event.kind === 'message') message ??= event.bytes;
+  for await (const event of readMessages(streamChunks(stream), 0)) if (event.kind === 'message') message ??= event.bytes;
   if (!message) throw new SluiceError('BAD_REQUEST', 'the call must carry its request message');
   return message;
 }
@@ -165,7 +167,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     const tracker = new WriteTracker();
     let sent = 0;
     let started = false;
-    for await (const view of store.read(key, { flushed: tracker.flushed })) {
+    for await (const view of store.read(key, { flushed: tracker.flushed, minBytes: options.chunkBytes })) {
       if (!started) {
         started = true;
         respondOk(stream);
@@ -174,9 +176,12 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       for (let offset = 0; offset < view.length; offset += options.chunkBytes) {
         if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', 'the consumer left');
         const chunk = view.subarray(offset, offset + options.chunkBytes);
+        // One writev (one DATA frame) for the message prefix and its bytes.
+        stream.cork();
         stream.write(dataPrefix(CHUNK_DATA_TAG, chunk.length));
         tracker.add();
         const more = stream.write(chunk, tracker.done);
+        stream.uncork();
         sent += chunk.length;
         metrics?.bytes('sent', chunk.length);
         if (!more) await drained(stream);
@@ -212,7 +217,19 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
 
   const put = (stream: ServerHttp2Stream) =>
     serve(stream, 'put', async () => {
-      const events = readMessages(stream, PUT_DATA_TAG);
+      // Kept open when the upload fails, so the caller still gets the error status (see below).
+      const events = readMessages(streamChunks(stream, 16, false), PUT_DATA_TAG);
+      try {
+        await receivePut(stream, events);
+      } catch (err) {
+        // The SDK may still be uploading: stop parsing and discard the rest, or its writes would wait forever.
+        await events.return(undefined).catch(() => undefined);
+        stream.resume();
+        throw err;
+      }
+    });
+
+  const receivePut = async (stream: ServerHttp2Stream, events: AsyncGenerator<{ kind: string; bytes: Buffer }>): Promise<void> => {
       const header = decodeMessage<{ header?: PutHeader }>('PutMessage', await firstMessage(events)).header;
       if (!header) throw new SluiceError('BAD_REQUEST', 'the first Put message must be the header');
       const retrievals = header.for_invoke ? 1 : header.retrievals;
@@ -243,7 +260,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       const size = await store.fill(key, data(), { maxBytes });
       if (storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
       stream.write(encodeMessage('PutResponse', { complete: true, size_bytes: size }));
-    });
+  };
 
   const pullHandler = (stream: ServerHttp2Stream) =>
     serve(stream, 'pull', async () => {
@@ -290,8 +307,11 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       for await (const bytes of incoming.body) {
         await start();
         metrics?.bytes('received', bytes.length);
+        stream.cork();
         stream.write(dataPrefix(CHUNK_DATA_TAG, bytes.length));
-        if (!stream.write(bytes)) await drained(stream);
+        const more = stream.write(bytes);
+        stream.uncork();
+        if (!more) await drained(stream);
       }
       await start();
     });
@@ -310,7 +330,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
 
   const sessions = new Set<http2.ServerHttp2Session>();
   const makeServer = (table: Record<string, (stream: ServerHttp2Stream) => void>): http2.Http2Server => {
-    const server = http2.createServer({ settings: H2_SETTINGS });
+    const server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: MAX_SESSION_MEMORY_MB });
     server.on('session', (session) => {
       sessions.add(session);
       session.once('close', () => sessions.delete(session));

@@ -19,6 +19,8 @@ export interface ReadHooks {
    * only when no socket still refers to it.
    */
   flushed?: () => Promise<void>;
+  /** Cut-through reads wait for this many new bytes in a segment (or its end) before yielding, so the wire carries full chunks. */
+  minBytes?: number;
 }
 
 export interface FillOptions {
@@ -170,13 +172,15 @@ export class ObjectStore {
     object.readersActive++;
     // Only the single reader of a one-retrieval object may give segments back while reading.
     const releaseAsSent = object.meta.retrievals === 1;
+    const minBytes = hooks.minBytes ?? 1;
     try {
       let index = 0;
       let sentInSegment = 0;
       while (true) {
         if (object.failure) throw gone(key, `the producer failed: ${object.failure.message}`);
         const segment = object.segments[index];
-        if (segment && sentInSegment < segment.length) {
+        const segmentDone = segment !== undefined && (segment.length === segment.buffer.length || object.complete);
+        if (segment && sentInSegment < segment.length && (segmentDone || segment.length - sentInSegment >= minBytes)) {
           const view = segment.buffer.subarray(sentInSegment, segment.length);
           sentInSegment = segment.length;
           yield view;
