@@ -223,7 +223,8 @@ async function run(ctx: SuiteContext): Promise<void> {
   const methods: XdtBenchMethod[] = ['xdt', 'inline', ...(redis ? (['redis'] as const) : []), ...(minio ? (['s3'] as const) : [])];
 
   const results = new Results(ctx);
-  const subnet = 240 + (process.pid % 7) * 2;
+  // Away from the e2e tests' subnets (150–231); two clusters of two nodes each.
+  const subnet = 240 + (process.pid % 3) * 4;
   const cluster = await startBenchCluster(ctx, 'cut-through', {}, storeEnv, subnet);
 
   const measure = async (c: LocalCluster, method: XdtBenchMethod, pattern: XdtBenchPattern, sizeBytes: number, degree: number): Promise<Summary> => {
@@ -271,7 +272,7 @@ async function run(ctx: SuiteContext): Promise<void> {
     'store-and-forward',
     { SLUICE_QUEUE_PROXY_XDT_MODE: 'store-and-forward', SLUICE_QUEUE_PROXY_XDT_INVOKE_BUFFERS: '128', SLUICE_QUEUE_PROXY_XDT_INBOUND_SIZE: '128Mi' },
     storeEnv,
-    subnet + 1 + 2,
+    subnet + 2,
   );
   for (const size of settings.sizes) {
     if (ctx.signal.aborted) return;
