@@ -5,7 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DIST_DIR } from '../cli/components.js';
-import { startLocalCluster, type LocalCluster } from '../cli/local-cluster.js';
+import { startLocalCluster, type LocalCluster, type NodePlacement } from '../cli/local-cluster.js';
+import { spawnSync } from 'node:child_process';
 import { parseFunctionDefinition, type FunctionDefinition } from '../lib/function-spec.js';
 import { silentLogger } from '../lib/logger.js';
 import { waitForHttpOk } from '../lib/net.js';
@@ -16,6 +17,7 @@ import { measureCeilings } from './xdt/ceilings.js';
 import { writeLineChart, type ChartSeries } from './xdt/chart.js';
 import type { RunRequest, XdtBenchMethod, XdtBenchPattern } from './xdt/driver.js';
 import { startMinio, type MinioServer } from './xdt/minio-server.js';
+import { createTopology } from './xdt/netns.js';
 import { startRedis, type RedisServer } from './xdt/redis-server.js';
 
 const BENCH = 'xdt';
@@ -24,6 +26,8 @@ const REPO_ROOT = path.resolve(DIST_DIR, '..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
 const KiB = 1024;
 const MiB = 1024 * KiB;
+/** The issue's default link rate between the shaped topology's nodes. */
+const SHAPED_RATE_MBIT = 10_000;
 
 export interface XdtSettings {
   sizes: number[];
@@ -111,8 +115,15 @@ function benchFunction(name: string, node: string, env: Record<string, string>):
   );
 }
 
-async function startBenchCluster(ctx: SuiteContext, label: string, env: Record<string, string>, functionEnv: Record<string, string>, subnet: number): Promise<LocalCluster> {
-  const logDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-xdt-${label}-`));
+async function startBenchCluster(
+  ctx: SuiteContext,
+  label: string,
+  env: Record<string, string>,
+  functionEnv: Record<string, string>,
+  subnet: number,
+  placement: { host?: string; nodePlacement?: (i: number) => NodePlacement } = {},
+): Promise<LocalCluster> {
+  const logDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-xdt-${label.replace('/', '-')}-`));
   ctx.log(`starting a two-node local cluster (${label}); logs in ${logDir}`);
   const cluster = await startLocalCluster({
     functions: [benchFunction('bench-xdt-producer', 'node-1', functionEnv), benchFunction('bench-xdt-consumer', 'node-2', functionEnv)],
@@ -131,6 +142,7 @@ async function startBenchCluster(ctx: SuiteContext, label: string, env: Record<s
     },
     logger: silentLogger(),
     startTimeoutMs: 30_000,
+    ...placement,
   });
   ctx.cleanup.defer(`local cluster ${label}`, () => cluster.stop());
   for (const name of ['bench-xdt-producer', 'bench-xdt-consumer']) {
@@ -172,9 +184,10 @@ class Results {
   }
 
   /** Ratio records: `numerator` over `denominator` of p50 latency (or of bandwidth, in %). */
-  ratio(pattern: string, caseName: string, x: number, metric: string, numerator: MethodLabel, denominator: MethodLabel, kind: 'latency' | 'bandwidth'): void {
+  /** `denominatorPattern`: where the denominator was measured, when elsewhere (the loopback ceilings). */
+  ratio(pattern: string, caseName: string, x: number, metric: string, numerator: MethodLabel, denominator: MethodLabel, kind: 'latency' | 'bandwidth', denominatorPattern = pattern): void {
     const a = this.get(pattern, numerator, x);
-    const b = this.get(pattern, denominator, x);
+    const b = this.get(denominatorPattern, denominator, x);
     if (!a || !b) return;
     if (kind === 'latency') this.ctx.emit({ bench: BENCH, case: caseName, metric, value: a.p50Ms / b.p50Ms, unit: 'x' });
     else this.ctx.emit({ bench: BENCH, case: caseName, metric, value: (100 * a.bandwidthMiBs) / b.bandwidthMiBs, unit: '%' });
@@ -182,8 +195,9 @@ class Results {
 
   async charts(log: (m: string) => void, stamp: string): Promise<void> {
     for (const [pattern, methods] of this.byPattern) {
-      const series: ChartSeries[] = [...methods].map(([name, points]) => ({ name, points: [...points].map(([x, s]) => ({ x: pattern.startsWith('1-1') || pattern.startsWith('broadcast') ? x / KiB : x, y: s.p50Ms })) }));
-      const bySize = pattern.startsWith('1-1') || pattern.startsWith('broadcast');
+      const base = pattern.replace(/^shaped\//, '');
+      const bySize = base.startsWith('1-1') || base.startsWith('broadcast');
+      const series: ChartSeries[] = [...methods].map(([name, points]) => ({ name, points: [...points].map(([x, s]) => ({ x: bySize ? x / KiB : x, y: s.p50Ms })) }));
       const file = path.join(RESULTS_DIR, `xdt-${pattern.replaceAll('/', '-')}-${stamp}.svg`);
       await writeLineChart(file, {
         title: `XDT ${pattern}: p50 end-to-end latency`,
@@ -198,49 +212,62 @@ class Results {
   }
 }
 
-async function run(ctx: SuiteContext): Promise<void> {
-  const settings = xdtSettings(ctx.quick);
-  for (const target of XDT_TARGETS) ctx.target(target);
-  ctx.log('topology: loopback (both nodes, Redis and MinIO on this host; the shaped netns topology is not wired into the cluster yet)');
+/** Where the nodes and the stores run: loopback, or network namespaces joined by shaped links. */
+interface Placement {
+  /** Prefix of every case name ("" for loopback, "shaped/" for the namespaces). */
+  prefix: string;
+  /** Address of the control plane (activator, autoscaler, …), reachable from every node. */
+  host: string;
+  /** Where Redis and MinIO listen, and how to run them there. */
+  storageHost: string;
+  storageWrap?: (command: string, args: string[]) => { command: string; args: string[] };
+  nodePlacement?: (i: number) => NodePlacement;
+}
 
+async function startStores(ctx: SuiteContext, where: Placement): Promise<{ env: Record<string, string>; methods: XdtBenchMethod[] }> {
   let redis: RedisServer | undefined;
   let minio: MinioServer | undefined;
+  const ports = where.storageWrap ? { redis: 6379, minio: 9000 } : { redis: undefined, minio: undefined };
   try {
-    redis = await startRedis({ host: HOST, log: ctx.log });
-    ctx.cleanup.defer('redis', () => redis!.stop());
+    redis = await startRedis({ host: where.storageHost, port: ports.redis, wrap: where.storageWrap, log: ctx.log });
+    ctx.cleanup.defer(`redis ${where.prefix}`, () => redis!.stop());
   } catch (err) {
     ctx.log(`Redis baseline skipped: ${(err as Error).message}`);
   }
   try {
-    minio = await startMinio({ host: HOST, log: ctx.log });
-    ctx.cleanup.defer('minio', () => minio!.stop());
+    minio = await startMinio({ host: where.storageHost, port: ports.minio, wrap: where.storageWrap, log: ctx.log });
+    ctx.cleanup.defer(`minio ${where.prefix}`, () => minio!.stop());
   } catch (err) {
     ctx.log(`S3 (MinIO) baseline skipped: ${(err as Error).message}`);
   }
-  const storeEnv: Record<string, string> = { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', NODE_NO_WARNINGS: '1' };
-  if (redis) storeEnv.BENCH_REDIS_URL = redis.url;
-  if (minio) storeEnv.BENCH_S3 = JSON.stringify({ endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: minio.bucket });
+  const env: Record<string, string> = { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', NODE_NO_WARNINGS: '1' };
+  if (redis) env.BENCH_REDIS_URL = redis.url;
+  if (minio) env.BENCH_S3 = JSON.stringify({ endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: minio.bucket });
   const methods: XdtBenchMethod[] = ['xdt', 'inline', ...(redis ? (['redis'] as const) : []), ...(minio ? (['s3'] as const) : [])];
+  return { env, methods };
+}
 
-  const results = new Results(ctx);
-  // Away from the e2e tests' subnets (150–231); two clusters of two nodes each.
-  const subnet = 240 + (process.pid % 3) * 4;
-  const cluster = await startBenchCluster(ctx, 'cut-through', {}, storeEnv, subnet);
+/** Every pattern and method on one placement. */
+async function measurePlacement(ctx: SuiteContext, settings: XdtSettings, results: Results, where: Placement, subnet: number): Promise<void> {
+  const { env: storeEnv, methods } = await startStores(ctx, where);
+  const p = where.prefix;
+  const clusterOptions = { host: where.host, nodePlacement: where.nodePlacement };
+  const cluster = await startBenchCluster(ctx, `${p}cut-through`, {}, storeEnv, subnet, clusterOptions);
 
   const measure = async (c: LocalCluster, method: XdtBenchMethod, pattern: XdtBenchPattern, sizeBytes: number, degree: number): Promise<Summary> => {
     const repetitions = settings.repetitions(sizeBytes, degree);
     // One unmeasured round first: connections, JIT, pool pages.
     await runOnProducer(c, { method, pattern, sizeBytes, degree, repetitions: 1 });
     const latencies = await runOnProducer(c, { method, pattern, sizeBytes, degree, repetitions });
-    return summarize(latencies, sizeBytes * (pattern === 'broadcast' ? degree : degree));
+    return summarize(latencies, sizeBytes * degree);
   };
 
   // 1-1 over sizes; xdt-auto is invoke() with its default inline threshold.
   for (const size of settings.sizes) {
     for (const method of [...methods.slice(0, 1), 'xdt-auto' as const, ...methods.slice(1)]) {
       if (ctx.signal.aborted) return;
-      ctx.log(`1-1 ${sizeLabel(size)} ${method}`);
-      results.record('1-1', `1-1/${sizeLabel(size)}`, method, size, await measure(cluster, method, '1-1', size, 1));
+      ctx.log(`${p}1-1 ${sizeLabel(size)} ${method}`);
+      results.record(`${p}1-1`, `${p}1-1/${sizeLabel(size)}`, method, size, await measure(cluster, method, '1-1', size, 1));
     }
   }
   // Scatter and gather over degrees (inline has no gather form: one request cannot carry N bodies).
@@ -249,8 +276,8 @@ async function run(ctx: SuiteContext): Promise<void> {
       for (const degree of settings.degrees) {
         for (const method of methods.filter((m) => !(pattern === 'gather' && m === 'inline'))) {
           if (ctx.signal.aborted) return;
-          ctx.log(`${pattern} ${sizeLabel(size)} d${degree} ${method}`);
-          results.record(`${pattern}/${sizeLabel(size)}`, `${pattern}/${sizeLabel(size)}/d${degree}`, method, degree, await measure(cluster, method, pattern, size, degree));
+          ctx.log(`${p}${pattern} ${sizeLabel(size)} d${degree} ${method}`);
+          results.record(`${p}${pattern}/${sizeLabel(size)}`, `${p}${pattern}/${sizeLabel(size)}/d${degree}`, method, degree, await measure(cluster, method, pattern, size, degree));
         }
       }
     }
@@ -259,53 +286,112 @@ async function run(ctx: SuiteContext): Promise<void> {
   for (const size of settings.broadcastSizes) {
     for (const method of methods.filter((m) => m !== 'inline')) {
       if (ctx.signal.aborted) return;
-      ctx.log(`broadcast ${sizeLabel(size)} d${settings.broadcastDegree} ${method}`);
-      results.record('broadcast', `broadcast/${sizeLabel(size)}/d${settings.broadcastDegree}`, method, size, await measure(cluster, method, 'broadcast', size, settings.broadcastDegree));
+      ctx.log(`${p}broadcast ${sizeLabel(size)} d${settings.broadcastDegree} ${method}`);
+      results.record(`${p}broadcast`, `${p}broadcast/${sizeLabel(size)}/d${settings.broadcastDegree}`, method, size, await measure(cluster, method, 'broadcast', size, settings.broadcastDegree));
     }
   }
-  ctx.log('stopping the cut-through cluster');
+  ctx.log(`stopping the ${p}cut-through cluster`);
   await cluster.stop();
 
   // Store-and-forward: every hop holds the whole object first (pools sized to hold 100 MiB).
   const saf = await startBenchCluster(
     ctx,
-    'store-and-forward',
+    `${p}store-and-forward`,
     { SLUICE_QUEUE_PROXY_XDT_MODE: 'store-and-forward', SLUICE_QUEUE_PROXY_XDT_INVOKE_BUFFERS: '128', SLUICE_QUEUE_PROXY_XDT_INBOUND_SIZE: '128Mi' },
     storeEnv,
     subnet + 2,
+    clusterOptions,
   );
   for (const size of settings.sizes) {
     if (ctx.signal.aborted) return;
-    ctx.log(`1-1 ${sizeLabel(size)} xdt store-and-forward`);
-    results.record('1-1', `1-1/${sizeLabel(size)}`, 'xdt-saf', size, await measure(saf, 'xdt', '1-1', size, 1));
+    ctx.log(`${p}1-1 ${sizeLabel(size)} xdt store-and-forward`);
+    results.record(`${p}1-1`, `${p}1-1/${sizeLabel(size)}`, 'xdt-saf', size, await measure(saf, 'xdt', '1-1', size, 1));
   }
   await saf.stop();
+}
 
-  // Transport ceilings between two processes.
-  ctx.log('ceilings: grpc-js streaming and plain TCP between two processes');
-  const ceilings = await measureCeilings({ host: HOST, sizes: settings.sizes, repetitions: Math.max(5, settings.repetitions(MiB, 1) / 2), log: ctx.log });
-  for (const c of ceilings) results.record('1-1', `1-1/${sizeLabel(c.sizeBytes)}`, c.method, c.sizeBytes, summarize(c.latenciesMs.slice(1), c.sizeBytes));
-
-  // Ratios against the baselines of the same run.
+function emitRatios(results: Results, settings: XdtSettings, p: string): void {
   for (const size of settings.sizes) {
-    const caseName = `1-1/${sizeLabel(size)}`;
-    results.ratio('1-1', caseName, size, 'xdt_vs_grpc_bandwidth', 'xdt', 'grpc-js', 'bandwidth');
-    results.ratio('1-1', caseName, size, 'xdt_vs_tcp_bandwidth', 'xdt', 'tcp', 'bandwidth');
-    results.ratio('1-1', caseName, size, 'redis_over_xdt_latency', 'redis', 'xdt', 'latency');
-    results.ratio('1-1', caseName, size, 's3_over_xdt_latency', 's3', 'xdt', 'latency');
-    results.ratio('1-1', caseName, size, 'xdt_over_inline_latency', 'xdt', 'inline', 'latency');
-    results.ratio('1-1', caseName, size, 'xdt_auto_over_inline_latency', 'xdt-auto', 'inline', 'latency');
-    results.ratio('1-1', caseName, size, 'saf_over_cut_through_latency', 'xdt-saf', 'xdt', 'latency');
+    const caseName = `${p}1-1/${sizeLabel(size)}`;
+    // The ceilings are measured once, on loopback (a 10 Gbit/s shaped link carries about what loopback TCP does here).
+    results.ratio(`${p}1-1`, caseName, size, 'xdt_vs_grpc_bandwidth', 'xdt', 'grpc-js', 'bandwidth', '1-1');
+    results.ratio(`${p}1-1`, caseName, size, 'xdt_vs_tcp_bandwidth', 'xdt', 'tcp', 'bandwidth', '1-1');
+    results.ratio(`${p}1-1`, caseName, size, 'redis_over_xdt_latency', 'redis', 'xdt', 'latency');
+    results.ratio(`${p}1-1`, caseName, size, 's3_over_xdt_latency', 's3', 'xdt', 'latency');
+    results.ratio(`${p}1-1`, caseName, size, 'xdt_over_inline_latency', 'xdt', 'inline', 'latency');
+    results.ratio(`${p}1-1`, caseName, size, 'xdt_auto_over_inline_latency', 'xdt-auto', 'inline', 'latency');
+    results.ratio(`${p}1-1`, caseName, size, 'saf_over_cut_through_latency', 'xdt-saf', 'xdt', 'latency');
   }
   for (const pattern of ['scatter', 'gather'] as const) {
     for (const size of settings.degreeSizes) {
       for (const degree of settings.degrees) {
-        const key = `${pattern}/${sizeLabel(size)}`;
+        const key = `${p}${pattern}/${sizeLabel(size)}`;
         results.ratio(key, `${key}/d${degree}`, degree, 's3_over_xdt_latency', 's3', 'xdt', 'latency');
         results.ratio(key, `${key}/d${degree}`, degree, 'redis_over_xdt_latency', 'redis', 'xdt', 'latency');
       }
     }
   }
+}
+
+/** The issue's topology: producer, consumer and storage nodes in network namespaces joined by shaped veth links. */
+async function shapedPlacement(ctx: SuiteContext, rateMbit: number): Promise<Placement | undefined> {
+  const net = await createTopology({ nodes: ['producer', 'consumer', 'storage'], rateMbit, log: ctx.log });
+  if (!net.available) {
+    ctx.log(`shaped topology unavailable (${net.reason}): loopback only`);
+    return undefined;
+  }
+  ctx.cleanup.defer('network namespaces', () => net.destroy());
+  // Instance ranges: node 1 → 10.214.1.0/24 in the producer namespace, node 2 → 10.214.2.0/24 in the consumer's.
+  const ranges = [
+    { node: 'producer', subnet: '10.214.1' },
+    { node: 'consumer', subnet: '10.214.2' },
+  ];
+  const ip = (args: string[]): void => {
+    const result = spawnSync('ip', args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr.trim()}`);
+  };
+  for (const r of ranges) {
+    // Any address of the range is local in its namespace (as 127/8 is on lo), and routed there from everywhere else.
+    ip(['-n', net.namespaces[r.node], 'route', 'add', 'local', `${r.subnet}.0/24`, 'dev', 'lo']);
+    ip(['route', 'add', `${r.subnet}.0/24`, 'via', net.addresses[r.node]]);
+    for (const other of ['producer', 'consumer', 'storage'].filter((n) => n !== r.node)) {
+      ip(['-n', net.namespaces[other], 'route', 'add', `${r.subnet}.0/24`, 'via', net.addresses[r.node]]);
+    }
+  }
+  ctx.log(`shaped topology: producer ${net.addresses.producer}, consumer ${net.addresses.consumer}, storage ${net.addresses.storage}, control plane ${net.hostAddress}; every link ${rateMbit} Mbit/s`);
+  return {
+    prefix: 'shaped/',
+    host: net.hostAddress,
+    storageHost: net.addresses.storage,
+    storageWrap: (command, args) => net.exec('storage', command, args),
+    nodePlacement: (i) => ({ subnet: ranges[i].subnet, wrap: (command, args) => net.exec(ranges[i].node, command, args) }),
+  };
+}
+
+async function run(ctx: SuiteContext): Promise<void> {
+  const settings = xdtSettings(ctx.quick);
+  for (const target of XDT_TARGETS) ctx.target(target);
+  for (const target of XDT_TARGETS) ctx.target({ ...target, case: `shaped/${target.case}` });
+  const results = new Results(ctx);
+  // Away from the e2e tests' subnets (150–231); two clusters of two nodes each.
+  const subnet = 240 + (process.pid % 3) * 4;
+
+  ctx.log('topology 1: loopback (nodes, Redis and MinIO all on this host)');
+  await measurePlacement(ctx, settings, results, { prefix: '', host: HOST, storageHost: HOST }, subnet);
+
+  // Transport ceilings between two processes.
+  ctx.log('ceilings: grpc-js streaming and plain TCP between two processes');
+  const ceilings = await measureCeilings({ host: HOST, sizes: settings.sizes, repetitions: Math.max(5, settings.repetitions(MiB, 1) / 2), log: ctx.log });
+  for (const c of ceilings) results.record('1-1', `1-1/${sizeLabel(c.sizeBytes)}`, c.method, c.sizeBytes, summarize(c.latenciesMs.slice(1), c.sizeBytes));
+  emitRatios(results, settings, '');
+
+  ctx.log(`topology 2: producer, consumer and storage nodes in network namespaces, links shaped to ${SHAPED_RATE_MBIT} Mbit/s`);
+  const shaped = await shapedPlacement(ctx, SHAPED_RATE_MBIT);
+  if (shaped && !ctx.signal.aborted) {
+    await measurePlacement(ctx, settings, results, shaped, subnet);
+    emitRatios(results, settings, 'shaped/');
+  }
+
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   await results.charts(ctx.log, stamp);
 }

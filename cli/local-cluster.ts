@@ -28,6 +28,13 @@ export interface LocalClusterOptions {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds to wait for every component to come up. */
   startTimeoutMs?: number;
+  /** Address the control plane (activator, autoscaler, scheduler, platform) listens on; default 127.0.0.1. */
+  host?: string;
+  /**
+   * Where node i (0-based) runs: its address range and a wrapper for its agent's command line (e.g. `ip netns
+   * exec`), for benchmarks on a shaped network. Default: this host, range 127.0.<subnetBase + i>.
+   */
+  nodePlacement?: (i: number) => NodePlacement;
   logger: Logger;
 }
 
@@ -42,6 +49,12 @@ export interface LocalCluster {
   /** Resolves with a description when a component exits on its own. */
   componentExit: Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface NodePlacement {
+  /** First three octets of the node's /24; its agent listens on .1. */
+  subnet: string;
+  wrap(command: string, args: string[]): { command: string; args: string[] };
 }
 
 interface RunningComponent {
@@ -71,7 +84,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const { logger } = options;
   const logDir = options.logDir ?? defaultLogDir();
   mkdirSync(logDir, { recursive: true });
-  const host = '127.0.0.1';
+  const host = options.host ?? '127.0.0.1';
   const [platformPort, autoscalerPort, schedulerPort, activatorAdminPort, autoscalerMetricsPort] = await Promise.all([
     freePort(host),
     freePort(host),
@@ -98,9 +111,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   });
   let firstExit: string | undefined;
 
-  const spawnComponent = (name: string, component: ComponentName, env: Record<string, string>): RunningComponent => {
+  const spawnComponent = (name: string, component: ComponentName, env: Record<string, string>, placement?: NodePlacement): RunningComponent => {
     const logFile = path.join(logDir, `${name}.log`);
-    const child = spawnOwned(process.execPath, [componentMain(component)], {
+    const line = placement ? placement.wrap(process.execPath, [componentMain(component)]) : { command: process.execPath, args: [componentMain(component)] };
+    const child = spawnOwned(line.command, line.args, {
       env: { ...process.env, ...options.env, ...env },
       logFile,
     });
@@ -144,7 +158,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     for (let i = 0; i < options.nodes; i++) {
       const index = options.subnetBase + i;
       const name = `node-${i + 1}`;
+      const placement = options.nodePlacement?.(i);
+      const subnet = placement?.subnet ?? `127.0.${index}`;
       spawnComponent(name, 'node-agent', {
+        SLUICE_NODE_AGENT_SUBNET: subnet,
         SLUICE_NODE_AGENT_NAME: name,
         SLUICE_NODE_AGENT_INDEX: String(index),
         SLUICE_NODE_AGENT_GRPC_PORT: '8070',
@@ -155,8 +172,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         SLUICE_NODE_AGENT_XDT_KEY_FILE: xdtKeyFile,
         SLUICE_NODE_AGENT_XDT_SOCKET_DIR: path.join(xdtSocketRoot, name),
         SLUICE_NODE_AGENT_ACTIVATOR_URL: ingressUrl,
-      });
-      nodeAddresses.push(`127.0.${index}.1:8070`);
+      }, placement);
+      nodeAddresses.push(`${subnet}.1:8070`);
     }
     spawnComponent('activator', 'activator', {
       SLUICE_ACTIVATOR_HOST: host,

@@ -10,6 +10,7 @@ test('defaults', () => {
   assert.deepEqual(config, {
     name: 'node-1',
     index: 1,
+    subnet: '127.0.1',
     grpcPort: 8070,
     metricsPort: 0,
     milliCpu: os.cpus().length * 1000,
@@ -55,6 +56,7 @@ test('loadConfig from env', () => {
   assert.deepEqual(loadConfig(rawConfigFromEnv('NODE_AGENT', env)), {
     name: 'node-7',
     index: 7,
+    subnet: '127.0.7',
     grpcPort: 9070,
     metricsPort: 9095,
     milliCpu: 2500,
@@ -74,12 +76,16 @@ test('loadConfig from env', () => {
     activatorUrl: 'http://127.0.0.1:8080',
   });
   assert.equal(loadConfig({ memory: '1048576' }).memoryBytes, 1048576);
+  // A range off loopback, for nodes in network namespaces (the XDT bench's shaped topology).
+  assert.equal(loadConfig({ index: '2', subnet: '10.214.2' }).subnet, '10.214.2');
 });
 
 test('loadConfig rejects bad values naming the key', () => {
   const rows: Array<{ name: string; input: Record<string, string>; want: RegExp }> = [
     { name: 'index 0', input: { index: '0' }, want: /node-agent: index = 0, must be an integer in \[1; 254\]/ },
     { name: 'index 255', input: { index: '255' }, want: /index = 255/ },
+    { name: 'subnet of four octets', input: { subnet: '10.214.1.0' }, want: /subnet = 10.214.1.0, must be the first three octets of an IPv4 \/24/ },
+    { name: 'subnet octet 256', input: { subnet: '10.256.1' }, want: /subnet = 10.256.1/ },
     { name: 'grpc port', input: { 'grpc-port': '-1' }, want: /grpc-port = -1, must be an integer in \[0; 65535\]/ },
     { name: 'cpu fraction', input: { cpu: '1.5' }, want: /cpu = 1.5, must be an integer/ },
     { name: 'memory', input: { memory: 'lots' }, want: /memory = lots, must be a positive number of bytes/ },

@@ -8,8 +8,10 @@ import { parseBytes } from '../lib/quantity.js';
 
 export interface NodeAgentConfig {
   name: string;
-  /** 1..254: the node owns 127.0.<index>.0/24 and serves gRPC on 127.0.<index>.1. */
+  /** 1..254: names the node's default address range 127.0.<index>.0/24. */
   index: number;
+  /** First three octets of the node's /24: instances get .2–.254, the agent serves gRPC on .1 (default 127.0.<index>). */
+  subnet: string;
   /** 0 = any free port (tests). */
   grpcPort: number;
   /** Port of the /metrics HTTP server on 127.0.<index>.1; 0 = none. */
@@ -75,9 +77,15 @@ function memoryBytes(r: ConfigReader, fallback: number): number {
 
 export function loadConfig(raw: RawConfig): NodeAgentConfig {
   const r = new ConfigReader(raw, COMPONENT);
+  const index = r.int('index', 1, 1, 254);
+  const subnet = r.string('subnet', `127.0.${index}`);
+  if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(subnet) || subnet.split('.').some((o) => Number(o) > 255)) {
+    throw new ConfigError(`${COMPONENT}: subnet = ${subnet}, must be the first three octets of an IPv4 /24, e.g. 127.0.1`);
+  }
   const config: NodeAgentConfig = {
     name: r.string('name', 'node-1'),
-    index: r.int('index', 1, 1, 254),
+    index,
+    subnet,
     grpcPort: r.int('grpc-port', 8070, 0, 65535),
     metricsPort: r.int('metrics-port', 0, 0, 65535),
     milliCpu: r.int('cpu', os.cpus().length * 1000, 1, 1_000_000_000),
@@ -106,12 +114,12 @@ export function defaultConfig(): NodeAgentConfig {
   return loadConfig({});
 }
 
-/** The loopback range the node owns, e.g. "127.0.1.0/24". */
-export function addressRange(index: number): string {
-  return `127.0.${index}.0/24`;
+/** The range the node owns, e.g. "127.0.1.0/24". */
+export function addressRange(subnet: string): string {
+  return `${subnet}.0/24`;
 }
 
-/** The address the agent itself binds: 127.0.<index>.1. */
-export function agentHost(index: number): string {
-  return `127.0.${index}.1`;
+/** The address the agent itself binds: <subnet>.1. */
+export function agentHost(subnet: string): string {
+  return `${subnet}.1`;
 }

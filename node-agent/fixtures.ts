@@ -22,6 +22,7 @@ export function testConfig(index: number, overrides: Partial<NodeAgentConfig> = 
     ...defaultConfig(),
     name: `test-node-${index}`,
     index,
+    subnet: `127.0.${index}`,
     grpcPort: 0,
     queueProxyScript: FAKE_QUEUE_PROXY,
     autoscalerAddress: '',

@@ -156,7 +156,7 @@ export class InstanceRuntime {
     private readonly config: NodeAgentConfig,
     private readonly deps: RuntimeDeps,
   ) {
-    this.ips = new IpAllocator(config.index);
+    this.ips = new IpAllocator(config.subnet);
     this.now = deps.now ?? Date.now;
     this.probeIntervals = deps.probeIntervals ?? DEFAULT_PROBE_INTERVALS;
     this.logger = deps.logger;

@@ -70,3 +70,9 @@ test('IpAllocator counts and rejects bad indexes', () => {
   assert.throws(() => new IpAllocator(0), /node index 0 must be an integer in \[1; 254\]/);
   assert.throws(() => new IpAllocator(255), RangeError);
 });
+
+test('IpAllocator over a given range hands out its .2 to .254', () => {
+  const allocator = new IpAllocator('10.214.2');
+  assert.equal(allocator.allocate(), '10.214.2.2');
+  assert.equal(allocator.available, 252);
+});

@@ -1,4 +1,4 @@
-// Hands out the instance addresses of a node's loopback range (127.0.<index>.2…254), least recently released first.
+// Hands out the instance addresses of a node's range (127.0.<index>.2…254 by default), least recently released first.
 import { SluiceError } from '../lib/errors.js';
 
 export const FIRST_HOST = 2;
@@ -14,16 +14,20 @@ export class IpAllocator {
   private readonly free: string[] = [];
   private readonly inUse = new Set<string>();
 
-  constructor(readonly index: number) {
-    if (!Number.isInteger(index) || index < 1 || index > 254) throw new RangeError(`node index ${index} must be an integer in [1; 254]`);
-    for (let host = FIRST_HOST; host <= LAST_HOST; host++) this.free.push(`127.0.${index}.${host}`);
+  private readonly subnet: string;
+
+  /** `node`: a node index (range 127.0.<index>.0/24) or the first three octets of the range. */
+  constructor(node: number | string) {
+    if (typeof node === 'number' && (!Number.isInteger(node) || node < 1 || node > 254)) throw new RangeError(`node index ${node} must be an integer in [1; 254]`);
+    this.subnet = typeof node === 'number' ? `127.0.${node}` : node;
+    for (let host = FIRST_HOST; host <= LAST_HOST; host++) this.free.push(`${this.subnet}.${host}`);
   }
 
   /** Throws SluiceError NO_CAPACITY when every address is in use. */
   allocate(): string {
     const ip = this.free.shift();
     if (ip === undefined) {
-      throw new SluiceError('NO_CAPACITY', `no free instance address in 127.0.${this.index}.0/24 (${this.inUse.size} in use)`);
+      throw new SluiceError('NO_CAPACITY', `no free instance address in ${this.subnet}.0/24 (${this.inUse.size} in use)`);
     }
     this.inUse.add(ip);
     return ip;

@@ -78,7 +78,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
   const metrics = createNodeAgentMetrics(metricsRegistry, () => instances.countByPhase());
   const instances = new InstanceRuntime(config, { logger, metrics, now: deps.now, probeIntervals: deps.probeIntervals, env: deps.env });
 
-  const host = agentHost(config.index);
+  const host = agentHost(config.subnet);
   const watches = new Set<grpc.ServerWritableStream<WatchInstancesRequest__Output, ProtoInstanceEvent>>();
   let address = '';
 
@@ -88,7 +88,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
         name: config.name,
         labels: config.labels,
         capacity: { milli_cpu: config.milliCpu, memory_bytes: config.memoryBytes, instances: config.maxInstances },
-        address_range: addressRange(config.index),
+        address_range: addressRange(config.subnet),
         agent_address: address,
       };
       callback(null, info);
@@ -138,7 +138,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
       throw err;
     }
   }
-  logger.info({ node: config.name, address, addressRange: addressRange(config.index) }, 'node agent listening');
+  logger.info({ node: config.name, address, addressRange: addressRange(config.subnet) }, 'node agent listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -29,6 +29,10 @@ export interface MinioOptions {
   log: (message: string) => void;
   /** Where the drive lives; a fresh folder under /dev/shm (memory speed, like Redis) when absent, removed on stop(). */
   dataDir?: string;
+  /** A free port on `host` when absent (give one when `host` is not an address of this namespace). */
+  port?: number;
+  /** Rewrites the command line, e.g. to run inside a network namespace (netns.ts exec). */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
   /** Milliseconds to wait for the server to be ready (a first start formats the drive). */
   startTimeoutMs?: number;
 }
@@ -142,18 +146,16 @@ export function minioEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   const binary = await ensureMinioBinary(options.log);
   const host = options.host;
-  const port = await freePort(host);
+  const port = options.port ?? (await freePort(host));
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'sluice-minio-'));
   const ownData = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(defaultDataParent(), 'sluice-minio-data-'));
   const logFile = path.join(runDir, 'minio.log');
   const endpoint = `http://${urlHost(host)}:${port}`;
-  const child = spawnOwned(
-    binary,
-    // --certs-dir: its own, or MinIO creates ~/.minio; no TLS, so the folder stays empty.
-    ['server', '--quiet', '--address', `${urlHost(host)}:${port}`, '--certs-dir', path.join(runDir, 'certs'), dataDir],
-    { env: minioEnv(process.env), logFile },
-  );
+  // --certs-dir: its own, or MinIO creates ~/.minio; no TLS, so the folder stays empty.
+  const args = ['server', '--quiet', '--address', `${urlHost(host)}:${port}`, '--certs-dir', path.join(runDir, 'certs'), dataDir];
+  const line = options.wrap ? options.wrap(binary, args) : { command: binary, args };
+  const child = spawnOwned(line.command, line.args, { env: minioEnv(process.env), logFile });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {

@@ -21,6 +21,8 @@ export interface RedisOptions {
   /** A free port on `host` when absent. */
   port?: number;
   log: (message: string) => void;
+  /** Rewrites the command line, e.g. to run inside a network namespace (netns.ts exec). */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
   /** Milliseconds to wait for the first PONG. */
   startTimeoutMs?: number;
 }
@@ -91,7 +93,8 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
   const port = options.port ?? (await freePort(host));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-redis-'));
   const logFile = path.join(dir, 'redis.log');
-  const child = spawnOwned(binary, redisArgs(host, port, dir), { env: process.env, logFile });
+  const line = options.wrap ? options.wrap(binary, redisArgs(host, port, dir)) : { command: binary, args: redisArgs(host, port, dir) };
+  const child = spawnOwned(line.command, line.args, { env: process.env, logFile });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
