@@ -230,36 +230,36 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     });
 
   const receivePut = async (stream: ServerHttp2Stream, events: AsyncGenerator<{ kind: string; bytes: Buffer }>): Promise<void> => {
-      const header = decodeMessage<{ header?: PutHeader }>('PutMessage', await firstMessage(events)).header;
-      if (!header) throw new SluiceError('BAD_REQUEST', 'the first Put message must be the header');
-      const retrievals = header.for_invoke ? 1 : header.retrievals;
-      if (!Number.isInteger(retrievals) || retrievals < 1) throw new SluiceError('BAD_REQUEST', `retrievals = ${header.retrievals}, must be ≥ 1`);
-      const prefix = header.for_invoke ? 'i' : 'p';
-      const store = stores[prefix];
-      const pool = pools[prefix];
-      // Objects read more than once, and every object in store-and-forward mode, are held whole.
-      const maxBytes = retrievals > 1 || storeAndForward ? pool.count * pool.size : Infinity;
-      if (header.size_bytes > maxBytes) {
-        throw new SluiceError('XDT_OBJECT_TOO_LARGE', `XDT object of ${header.size_bytes} bytes exceeds ${maxBytes} bytes, all an object held whole may use in this queue-proxy's ${pool.name} pool`);
-      }
-      const ttlMs = header.ttl_ms > 0 ? header.ttl_ms : header.for_invoke ? (options.invokeTtlMs ?? options.defaultTtlMs) : options.defaultTtlMs;
-      const key = store.create({ namespace: options.namespace, retrievals, ttlMs, contentType: header.content_type, sizeBytes: header.size_bytes });
-      const reference = codec.mint({ producer: address, node: options.node, key: `${prefix}:${key}`, namespace: options.namespace, retrievals, expiresAtMs: Date.now() + ttlMs });
-      respondOk(stream);
-      if (!storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
-      async function* data(): AsyncGenerator<Buffer> {
-        for (;;) {
-          const next = await events.next();
-          if (next.done) return;
-          if (next.value.kind === 'data') {
-            metrics?.bytes('received', next.value.bytes.length);
-            yield next.value.bytes;
-          }
+    const header = decodeMessage<{ header?: PutHeader }>('PutMessage', await firstMessage(events)).header;
+    if (!header) throw new SluiceError('BAD_REQUEST', 'the first Put message must be the header');
+    const retrievals = header.for_invoke ? 1 : header.retrievals;
+    if (!Number.isInteger(retrievals) || retrievals < 1) throw new SluiceError('BAD_REQUEST', `retrievals = ${header.retrievals}, must be ≥ 1`);
+    const prefix = header.for_invoke ? 'i' : 'p';
+    const store = stores[prefix];
+    const pool = pools[prefix];
+    // Objects read more than once, and every object in store-and-forward mode, are held whole.
+    const maxBytes = retrievals > 1 || storeAndForward ? pool.count * pool.size : Infinity;
+    if (header.size_bytes > maxBytes) {
+      throw new SluiceError('XDT_OBJECT_TOO_LARGE', `XDT object of ${header.size_bytes} bytes exceeds ${maxBytes} bytes, all an object held whole may use in this queue-proxy's ${pool.name} pool`);
+    }
+    const ttlMs = header.ttl_ms > 0 ? header.ttl_ms : header.for_invoke ? (options.invokeTtlMs ?? options.defaultTtlMs) : options.defaultTtlMs;
+    const key = store.create({ namespace: options.namespace, retrievals, ttlMs, contentType: header.content_type, sizeBytes: header.size_bytes });
+    const reference = codec.mint({ producer: address, node: options.node, key: `${prefix}:${key}`, namespace: options.namespace, retrievals, expiresAtMs: Date.now() + ttlMs });
+    respondOk(stream);
+    if (!storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
+    async function* data(): AsyncGenerator<Buffer> {
+      for (;;) {
+        const next = await events.next();
+        if (next.done) return;
+        if (next.value.kind === 'data') {
+          metrics?.bytes('received', next.value.bytes.length);
+          yield next.value.bytes;
         }
       }
-      const size = await store.fill(key, data(), { maxBytes });
-      if (storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
-      stream.write(encodeMessage('PutResponse', { complete: true, size_bytes: size }));
+    }
+    const size = await store.fill(key, data(), { maxBytes });
+    if (storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
+    stream.write(encodeMessage('PutResponse', { complete: true, size_bytes: size }));
   };
 
   const pullHandler = (stream: ServerHttp2Stream) =>
