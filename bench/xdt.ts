@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DIST_DIR } from '../cli/components.js';
 import { startLocalCluster, type LocalCluster, type NodePlacement } from '../cli/local-cluster.js';
 import { spawnSync } from 'node:child_process';
+import type { CommandWrapper } from '../lib/process.js';
 import { parseFunctionDefinition, type FunctionDefinition } from '../lib/function-spec.js';
 import { silentLogger } from '../lib/logger.js';
 import { waitForHttpOk } from '../lib/net.js';
@@ -220,7 +221,7 @@ interface Placement {
   host: string;
   /** Where Redis and MinIO listen, and how to run them there. */
   storageHost: string;
-  storageWrap?: (command: string, args: string[]) => { command: string; args: string[] };
+  storageWrap?: CommandWrapper;
   nodePlacement?: (i: number) => NodePlacement;
 }
 

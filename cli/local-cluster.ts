@@ -4,7 +4,7 @@ import { generateClusterKey } from '../lib/xdt/reference.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { spawnOwned, tailFile, terminate } from '../lib/process.js';
+import { commandLine, spawnOwned, tailFile, terminate, type CommandWrapper } from '../lib/process.js';
 import { freePort, waitForHttpOk } from '../lib/net.js';
 import type { Logger } from '../lib/logger.js';
 import { FunctionSpecError, type FunctionDefinition } from '../lib/function-spec.js';
@@ -54,7 +54,7 @@ export interface LocalCluster {
 export interface NodePlacement {
   /** First three octets of the node's /24; its agent listens on .1. */
   subnet: string;
-  wrap(command: string, args: string[]): { command: string; args: string[] };
+  wrap: CommandWrapper;
 }
 
 interface RunningComponent {
@@ -113,7 +113,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
   const spawnComponent = (name: string, component: ComponentName, env: Record<string, string>, placement?: NodePlacement): RunningComponent => {
     const logFile = path.join(logDir, `${name}.log`);
-    const line = placement ? placement.wrap(process.execPath, [componentMain(component)]) : { command: process.execPath, args: [componentMain(component)] };
+    const line = commandLine(process.execPath, [componentMain(component)], placement?.wrap);
     const child = spawnOwned(line.command, line.args, {
       env: { ...process.env, ...options.env, ...env },
       logFile,

@@ -87,3 +87,17 @@ export function tailFile(file: string, lines: number): string {
     return '(no log)';
   }
 }
+
+/** A program and its arguments, as spawn() takes them. */
+export interface CommandLine {
+  command: string;
+  args: string[];
+}
+
+/** Rewrites a command line, e.g. to run it inside a network namespace (`ip netns exec …`). */
+export type CommandWrapper = (command: string, args: string[]) => CommandLine;
+
+/** `command args`, through `wrap` when there is one. */
+export function commandLine(command: string, args: string[], wrap?: CommandWrapper): CommandLine {
+  return wrap ? wrap(command, args) : { command, args };
+}

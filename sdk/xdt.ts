@@ -171,13 +171,7 @@ export function getStream(reference: string): Readable {
 
 /** The object behind `reference`, whole. Rejects with a SluiceError (XDT_OBJECT_GONE, XDT_REF_EXPIRED, …). */
 export async function get(reference: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const bytes of xdtClient().get(requireQueueProxy(), { reference }).body) {
-    parts.push(bytes);
-    n += bytes.length;
-  }
-  return Buffer.concat(parts, n);
+  return readBody(xdtClient().get(requireQueueProxy(), { reference }).body);
 }
 
 /** Reads a request (or any stream) whole: what a consumer handler does with an object passed by invoke. */
@@ -233,7 +227,6 @@ export async function invokeStream(fn: string, obj: XdtBody | undefined, opts: I
     throw err;
   }
   // The consumer has its object by now, or never will: an upload still waiting for buffers is pointless.
-  void upload?.complete.catch(() => undefined);
   if (upload) response.body.once('end', () => upload.cancel());
   const refHeader = response.headers[XDT_REF_HEADER];
   if (typeof refHeader === 'string' && response.statusCode < 300) {
@@ -273,6 +266,5 @@ export async function reply(res: ServerResponse, obj: XdtBody, opts: ReplyOption
   const reference = await upload.reference;
   res.writeHead(opts.status ?? 200, { [XDT_REF_HEADER]: reference, 'content-length': 0 });
   res.end();
-  // The upload continues after the answer (cut-through); its failure is the caller's XDT_OBJECT_GONE.
-  void upload.complete.catch(() => undefined);
+  // The upload continues after the answer (cut-through); its failure reaches the caller as XDT_OBJECT_GONE.
 }

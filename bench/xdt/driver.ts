@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invoke, put, get, readBody, serve, queryParam } from '../../sdk/index.js';
+import { sendJson } from '../../lib/metrics-server.js';
 import { redisClient, s3Client, type BlobStoreClient, type S3Settings } from './store-clients.js';
 
 /** xdt: always by reference; xdt-auto: as invoke() does by default (inline up to its threshold); inline: always the HTTP body. */
@@ -35,12 +36,6 @@ function store(method: 'redis' | 's3', run: Partial<RunRequest>): BlobStoreClien
   }
   s3 ??= s3Client(run.s3 ?? (JSON.parse(String(process.env.BENCH_S3)) as S3Settings));
   return s3;
-}
-
-function sendJson(res: ServerResponse, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 async function expectOk(answer: Promise<{ status: number; body: Buffer }>, what: string): Promise<void> {
@@ -96,7 +91,7 @@ async function runMeasurement(req: IncomingMessage, res: ServerResponse): Promis
     await once(run);
     latenciesMs.push(performance.now() - startedAt);
   }
-  sendJson(res, { latenciesMs });
+  sendJson(res, 200, { latenciesMs });
 }
 
 /** Consumer side: reads every object whole, as a function that uses its input would. */
@@ -112,7 +107,7 @@ async function consume(req: IncomingMessage, res: ServerResponse, route: string)
     const keys = (queryParam(req, 'keys') ?? '').split(',');
     bytes = (await Promise.all(keys.map((k) => store(method, {}).get(k)))).reduce((n, b) => n + b.length, 0);
   }
-  sendJson(res, { bytes });
+  sendJson(res, 200, { bytes });
 }
 
 await serve(async (req, res) => {
@@ -121,11 +116,7 @@ await serve(async (req, res) => {
     if (route === '/run') await runMeasurement(req, res);
     else await consume(req, res, route);
   } catch (err) {
-    const body = JSON.stringify({ code: (err as { code?: string }).code ?? 'FUNCTION_ERROR', message: (err as Error).message });
     if (res.headersSent) res.destroy();
-    else {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(body);
-    }
+    else sendJson(res, 500, { code: (err as { code?: string }).code ?? 'FUNCTION_ERROR', message: (err as Error).message });
   }
 });

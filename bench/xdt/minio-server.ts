@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForHttpOk } from '../../lib/net.js';
-import { spawnOwned, tailFile, terminate } from '../../lib/process.js';
+import { commandLine, spawnOwned, tailFile, terminate, type CommandWrapper } from '../../lib/process.js';
 import { urlHost } from './redis-server.js';
 import { findExecutable, lastLines } from './system-tools.js';
 
@@ -32,7 +32,7 @@ export interface MinioOptions {
   /** A free port on `host` when absent (give one when `host` is not an address of this namespace). */
   port?: number;
   /** Rewrites the command line, e.g. to run inside a network namespace (netns.ts exec). */
-  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
+  wrap?: CommandWrapper;
   /** Milliseconds to wait for the server to be ready (a first start formats the drive). */
   startTimeoutMs?: number;
 }
@@ -154,7 +154,7 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   const endpoint = `http://${urlHost(host)}:${port}`;
   // --certs-dir: its own, or MinIO creates ~/.minio; no TLS, so the folder stays empty.
   const args = ['server', '--quiet', '--address', `${urlHost(host)}:${port}`, '--certs-dir', path.join(runDir, 'certs'), dataDir];
-  const line = options.wrap ? options.wrap(binary, args) : { command: binary, args };
+  const line = commandLine(binary, args, options.wrap);
   const child = spawnOwned(line.command, line.args, { env: minioEnv(process.env), logFile });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

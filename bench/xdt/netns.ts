@@ -19,6 +19,7 @@
 // uses it. Leftovers of a run that was killed (its pid is gone) are removed by the next createTopology().
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { CommandLine } from '../../lib/process.js';
 import { ensureDebianBinary } from './system-tools.js';
 
 const execFileAsync = promisify(execFile);
@@ -38,10 +39,7 @@ export interface TopologyOptions {
   log: (message: string) => void;
 }
 
-export interface SpawnArgs {
-  command: string;
-  args: string[];
-}
+export type SpawnArgs = CommandLine;
 
 export interface Topology {
   available: true;

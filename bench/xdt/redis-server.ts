@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../lib/net.js';
-import { spawnOwned, tailFile, terminate } from '../../lib/process.js';
+import { commandLine, spawnOwned, tailFile, terminate, type CommandWrapper } from '../../lib/process.js';
 import { ensureDebianBinary } from './system-tools.js';
 
 export interface RedisOptions {
@@ -22,7 +22,7 @@ export interface RedisOptions {
   port?: number;
   log: (message: string) => void;
   /** Rewrites the command line, e.g. to run inside a network namespace (netns.ts exec). */
-  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
+  wrap?: CommandWrapper;
   /** Milliseconds to wait for the first PONG. */
   startTimeoutMs?: number;
 }
@@ -93,7 +93,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
   const port = options.port ?? (await freePort(host));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-redis-'));
   const logFile = path.join(dir, 'redis.log');
-  const line = options.wrap ? options.wrap(binary, redisArgs(host, port, dir)) : { command: binary, args: redisArgs(host, port, dir) };
+  const line = commandLine(binary, redisArgs(host, port, dir), options.wrap);
   const child = spawnOwned(line.command, line.args, { env: process.env, logFile });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

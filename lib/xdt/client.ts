@@ -67,6 +67,31 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
   return { promise, resolve, reject };
 }
 
+/**
+ * A call's gRPC status, from trailers-only response headers or from the trailers. `seen` stays false when the
+ * stream ended without one (the peer went away); `onError` hears a failure status as soon as it arrives.
+ */
+class CallStatus {
+  seen = false;
+  error: SluiceError | undefined;
+
+  constructor(
+    stream: ClientHttp2Stream,
+    private readonly peer: string,
+    private readonly onError?: (err: SluiceError) => void,
+  ) {
+    stream.once('response', this.take);
+    stream.once('trailers', this.take);
+  }
+
+  private readonly take = (headers: http2.IncomingHttpHeaders): void => {
+    if (headers['grpc-status'] === undefined) return;
+    this.seen = true;
+    this.error = errorFromStatus(headers, this.peer);
+    if (this.error) this.onError?.(this.error);
+  };
+}
+
 function targetName(target: XdtTarget): string {
   return 'socketPath' in target ? `unix:${target.socketPath}` : target.address;
 }
@@ -141,24 +166,12 @@ export class XdtClient {
     const s = stream;
     s.on('error', () => undefined); // surfaced by the iteration
     // Listeners go on now: the caller may start iterating later (a consumer waiting for its function).
-    let status: SluiceError | undefined;
-    let sawStatus = false;
-    const onHeaders = (headers: http2.IncomingHttpHeaders): void => {
-      if (headers['grpc-status'] !== undefined) {
-        sawStatus = true;
-        status = errorFromStatus(headers, peer);
-        if (status) rejectMeta(status);
-      }
-    };
+    const status = new CallStatus(s, peer, rejectMeta);
     const timeoutMs = this.options.responseTimeoutMs;
     const timer = setTimeout(() => {
       s.destroy(new SluiceError('XDT_OBJECT_GONE', `XDT peer ${peer} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    s.once('response', (headers) => {
-      clearTimeout(timer);
-      onHeaders(headers);
-    });
-    s.once('trailers', onHeaders);
+    s.once('response', () => clearTimeout(timer));
     s.once('close', () => clearTimeout(timer));
     s.end(message);
 
@@ -182,17 +195,17 @@ export class XdtClient {
           if (chunk.data.length > 0) yield chunk.data;
         }
       } catch (err) {
-        const error = status ?? gone(peer, (s.destroyed && (s as { errored?: unknown }).errored) || err);
+        const error = status.error ?? gone(peer, (s.destroyed && (s as { errored?: unknown }).errored) || err);
         rejectMeta(error);
         throw error;
       } finally {
         clearTimeout(timer);
         if (!s.closed) s.close(http2.constants.NGHTTP2_CANCEL);
       }
-      if (!sawStatus) status = new SluiceError('XDT_OBJECT_GONE', `XDT peer ${peer} ended the stream without a status`);
-      if (status) {
-        rejectMeta(status);
-        throw status;
+      const error = status.seen ? status.error : new SluiceError('XDT_OBJECT_GONE', `XDT peer ${peer} ended the stream without a status`);
+      if (error) {
+        rejectMeta(error);
+        throw error;
       }
       sendMeta({ total_size: 0, content_type: '' });
     };
@@ -241,17 +254,9 @@ export class XdtClient {
     });
 
     const { promise: reference, resolve: resolveRef, reject: rejectRef } = deferred<string>();
+    const status = new CallStatus(stream, peer);
     const complete = (async (): Promise<number> => {
-      let status: SluiceError | undefined;
-      let sawStatus = false;
-      const onHeaders = (headers: http2.IncomingHttpHeaders): void => {
-        if (headers['grpc-status'] !== undefined) {
-          sawStatus = true;
-          status = errorFromStatus(headers, peer);
-        }
-      };
-      stream.once('response', onHeaders);
-      stream.once('trailers', onHeaders);
+      let failure: SluiceError | undefined;
       let size = -1;
       try {
         for await (const event of readMessages(streamChunks(stream), 0)) {
@@ -260,15 +265,16 @@ export class XdtClient {
           if (answer.complete) size = answer.size_bytes;
         }
       } catch (err) {
-        status ??= gone(peer, err);
+        failure = status.error ?? gone(peer, err);
       }
       await uploaded;
-      if (!status && uploadError) status = gone(peer, uploadError);
-      if (!status && !sawStatus) status = new SluiceError('XDT_OBJECT_GONE', `XDT queue-proxy ${peer} ended the upload without a status`);
-      if (!status && size < 0) status = new SluiceError('INTERNAL', `XDT queue-proxy ${peer} did not confirm the upload`);
-      if (status) {
-        rejectRef(status);
-        throw status;
+      failure ??= status.error;
+      if (!failure && uploadError) failure = gone(peer, uploadError);
+      if (!failure && !status.seen) failure = new SluiceError('XDT_OBJECT_GONE', `XDT queue-proxy ${peer} ended the upload without a status`);
+      if (!failure && size < 0) failure = new SluiceError('INTERNAL', `XDT queue-proxy ${peer} did not confirm the upload`);
+      if (failure) {
+        rejectRef(failure);
+        throw failure;
       }
       return size;
     })();

@@ -335,8 +335,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
       session.on('error', () => undefined);
-      session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW_BYTES));
-      session.setLocalWindowSize?.(SESSION_WINDOW_BYTES);
+      session.setLocalWindowSize(SESSION_WINDOW_BYTES);
     });
     server.on('stream', route(table));
     return server;
