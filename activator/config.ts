@@ -1,5 +1,6 @@
 // Activator configuration: defaults, parsing from kebab-case keys (env SLUICE_ACTIVATOR_<KEY>) and validation.
 import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
+import { PLATFORM_KINDS, type PlatformKind } from '../lib/platform/create.js';
 
 export interface ActivatorConfig {
   /** Address both the traffic and admin servers bind to. */
@@ -11,6 +12,8 @@ export interface ActivatorConfig {
   /** Host routing suffix: `<fn>.<ns>.<domain>`. */
   domain: string;
   /** host:port of the local platform's gRPC server. */
+  /** local: the local platform's gRPC server at platformAddress; kubernetes: the API server (KUBECONFIG or in-cluster). */
+  platform: PlatformKind;
   platformAddress: string;
   /** host:port of the autoscaler's gRPC server; "" = no stats, pokes or scale watch. */
   autoscalerAddress: string;
@@ -44,6 +47,7 @@ export function defaultConfig(): ActivatorConfig {
     port: 8080,
     adminPort: 9090,
     domain: 'sluice.localhost',
+    platform: 'local',
     platformAddress: '127.0.0.1:8092',
     autoscalerAddress: '127.0.0.1:8090',
     maxBodyBytes: 64 * MIB,
@@ -78,6 +82,7 @@ export function loadConfig(raw: RawConfig): ActivatorConfig {
     port: r.int('port', d.port, 0, 65_535),
     adminPort: r.int('admin-port', d.adminPort, 0, 65_535),
     domain,
+    platform: r.string('platform', d.platform, PLATFORM_KINDS) as PlatformKind,
     platformAddress: address('platform-address', r.string('platform-address', d.platformAddress), false),
     autoscalerAddress: address('autoscaler-address', autoscalerAddress, true),
     maxBodyBytes: r.int('max-body-bytes', d.maxBodyBytes, 1, Number.MAX_SAFE_INTEGER),

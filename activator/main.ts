@@ -1,7 +1,7 @@
 // Activator entry point: config → logger → platform, stats reporter → servers → SIGTERM/SIGINT drain → exit.
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { rawConfigFromEnv } from '../lib/config.js';
-import { LocalPlatformClient } from '../lib/platform/local-client.js';
+import { createPlatform } from '../lib/platform/create.js';
 import { runComponent } from '../lib/process-main.js';
 import { StatsReporter } from '../lib/stats-reporter.js';
 import { startActivator } from './activator.js';
@@ -14,7 +14,7 @@ await runComponent({
   async start(config, logger) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const platform = new LocalPlatformClient(config.platformAddress, logger);
+    const platform = createPlatform(config.platform, { component: 'activator', platformAddress: config.platformAddress, logger });
     const statsReporter = config.autoscalerAddress === '' ? undefined : new StatsReporter(config.autoscalerAddress, logger);
     const activator = await startActivator(config, { platform, statsReporter, logger, registry });
     return {

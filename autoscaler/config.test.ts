@@ -23,6 +23,7 @@ test('defaults are Knative KPA defaults (allow-zero-initial-scale deliberately t
     enableScaleToZero: true,
     tickIntervalMs: 2_000,
     grpcAddress: '127.0.0.1:8090',
+    platform: 'local',
     platformAddress: '127.0.0.1:8092',
     metricsPort: 9092,
     metricsHost: '127.0.0.1',

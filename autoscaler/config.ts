@@ -1,5 +1,6 @@
 // Autoscaler configuration: Knative's KPA defaults and key names, plus process addresses; from env SLUICE_AUTOSCALER_<KEY>.
 import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
+import { PLATFORM_KINDS, type PlatformKind } from '../lib/platform/create.js';
 
 export interface AutoscalerConfig {
   /** Averaging window of the stable mode. */
@@ -26,6 +27,8 @@ export interface AutoscalerConfig {
   enableScaleToZero: boolean;
   tickIntervalMs: number;
   grpcAddress: string;
+  /** local: the local platform's gRPC server at platformAddress; kubernetes: the API server (KUBECONFIG or in-cluster). */
+  platform: PlatformKind;
   platformAddress: string;
   metricsPort: number;
   metricsHost: string;
@@ -53,6 +56,7 @@ export function defaultConfig(): AutoscalerConfig {
     enableScaleToZero: true,
     tickIntervalMs: 2_000,
     grpcAddress: '127.0.0.1:8090',
+    platform: 'local',
     platformAddress: '127.0.0.1:8092',
     metricsPort: 9092,
     metricsHost: '127.0.0.1',
@@ -95,6 +99,7 @@ export function loadConfig(raw: RawConfig): AutoscalerConfig {
     enableScaleToZero: r.boolean('enable-scale-to-zero', d.enableScaleToZero),
     tickIntervalMs: r.durationMs('tick-interval', d.tickIntervalMs, 100, 60_000),
     grpcAddress: r.string('grpc-address', d.grpcAddress),
+    platform: r.string('platform', d.platform, PLATFORM_KINDS) as PlatformKind,
     platformAddress: r.string('platform-address', d.platformAddress),
     metricsPort: r.int('metrics-port', d.metricsPort, 0, 65_535),
     metricsHost: r.string('metrics-host', d.metricsHost),

@@ -30,6 +30,7 @@ test('defaults: only the required keys given', () => {
     node: '',
     xdt: {
       keyFile: '',
+      key: '',
       port: 8013,
       socket: '',
       localPort: 8014,
@@ -49,6 +50,7 @@ test('defaults: only the required keys given', () => {
 });
 
 test('XDT keys: sizes take quantities, the mode is checked, bad values name the key', () => {
+  assert.equal(loadConfig({ ...REQUIRED, 'xdt-key': 'a2V5' }).xdt.key, 'a2V5', 'the key itself, as a Kubernetes Secret passes it in the env');
   const config = loadConfig({ ...REQUIRED, 'xdt-key-file': '/k', 'xdt-put-buffer-size': '8Mi', 'xdt-put-buffers': '4', 'xdt-mode': 'store-and-forward', 'xdt-ttl': '30s' });
   assert.deepEqual([config.xdt.keyFile, config.xdt.putBufferBytes, config.xdt.putBuffers, config.xdt.mode, config.xdt.ttlMs], ['/k', 8 * 2 ** 20, 4, 'store-and-forward', 30_000]);
   assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-mode': 'teleport' }), /xdt-mode = teleport, must be one of cut-through, store-and-forward/);

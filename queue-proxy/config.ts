@@ -41,10 +41,12 @@ export interface QueueProxyConfig {
   xdt: XdtConfig;
 }
 
-/** The XDT data plane (queue-proxy/xdt/). Off when keyFile is "". */
+/** The XDT data plane (queue-proxy/xdt/). Off when both keyFile and key are "". */
 export interface XdtConfig {
-  /** File holding the cluster key (base64, 32 bytes); "" = XDT off. */
+  /** File holding the cluster key (base64, 32 bytes); "" = XDT off unless `key` is set. */
   keyFile: string;
+  /** The cluster key itself (base64): on Kubernetes it comes from a Secret through the env. Wins over keyFile. */
+  key: string;
   /** Peer port: other queue-proxies pull objects from here; 0 = any free port. */
   port: number;
   /** Unix socket of the local API for the SDK (put, get); "" = TCP on bind-address:local-port. */
@@ -94,6 +96,7 @@ export function defaultConfig(): QueueProxyConfig {
     node: '',
     xdt: {
       keyFile: '',
+      key: '',
       port: 8013,
       socket: '',
       localPort: 8014,
@@ -117,6 +120,7 @@ const GiB = 2 ** 30;
 function loadXdtConfig(r: ConfigReader, d: XdtConfig): XdtConfig {
   return {
     keyFile: r.string('xdt-key-file', d.keyFile),
+    key: r.string('xdt-key', d.key),
     port: r.int('xdt-port', d.port, 0, 65_535),
     socket: r.string('xdt-socket', d.socket),
     localPort: r.int('xdt-local-port', d.localPort, 0, 65_535),

@@ -17,7 +17,7 @@ import type { QueueProxyConfig } from './config.js';
 import { createQueueProxyMetrics } from './metrics.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { ReadinessProber } from './readiness-prober.js';
-import { startXdt, type Xdt } from './xdt/start.js';
+import { startXdt, xdtEnabled, type Xdt } from './xdt/start.js';
 import type { XdtDataPlane } from './xdt/data-plane.js';
 
 /** Where Stats go; StatsReporter in production. */
@@ -84,7 +84,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   });
   const gauges = { inFlight: () => handler.inFlight, queued: () => handler.queued };
   const metrics = createQueueProxyMetrics(registry, config.namespace, config.function, gauges);
-  const xdt: Xdt | undefined = config.xdt.keyFile !== '' ? await startXdt(config, { logger, registry }) : undefined;
+  const xdt: Xdt | undefined = xdtEnabled(config.xdt) ? await startXdt(config, { logger, registry }) : undefined;
   const handler = new ProxyHandler({
     namespace: config.namespace,
     function: config.function,

@@ -8,6 +8,8 @@ test('defaults', () => {
     grpcAddress: '127.0.0.1:8091',
     metricsPort: 0,
     scoreWeights: { 'least-allocated': 1, spread: 2 },
+    platform: 'local',
+    schedulerName: 'sluice-scheduler',
   });
 });
 
@@ -16,11 +18,15 @@ test('loadConfig from env', () => {
     SLUICE_SCHEDULER_GRPC_ADDRESS: '0.0.0.0:9000',
     SLUICE_SCHEDULER_METRICS_PORT: '9093',
     SLUICE_SCHEDULER_SCORE_WEIGHTS: ' spread=5 ',
+    SLUICE_SCHEDULER_PLATFORM: 'kubernetes',
+    SLUICE_SCHEDULER_SCHEDULER_NAME: 'data-aware',
   };
   assert.deepEqual(loadConfig(rawConfigFromEnv('SCHEDULER', env)), {
     grpcAddress: '0.0.0.0:9000',
     metricsPort: 9093,
     scoreWeights: { spread: 5 },
+    platform: 'kubernetes',
+    schedulerName: 'data-aware',
   });
 });
 
@@ -34,6 +40,7 @@ test('loadConfig rejects bad values naming the key', () => {
     { name: 'listed twice', input: { 'score-weights': 'spread=1,spread=2' }, want: /spread is listed twice/ },
     { name: 'metrics port', input: { 'metrics-port': '70000' }, want: /metrics-port = 70000, must be an integer in \[0; 65535\]/ },
     { name: 'grpc address', input: { 'grpc-address': 'localhost' }, want: /grpc-address = localhost, must be host:port/ },
+    { name: 'platform', input: { platform: 'nomad' }, want: /platform = nomad, must be one of local, kubernetes/ },
     { name: 'unknown key', input: { 'score-weight': 'spread=1' }, want: /unknown config key "score-weight"/ },
   ];
   for (const row of rows) {

@@ -1,6 +1,7 @@
 // Scheduler configuration: defaults, parsing from kebab-case keys (env SLUICE_SCHEDULER_*) and validation.
 import { ConfigError, ConfigReader } from '../lib/config.js';
 import type { RawConfig } from '../lib/config.js';
+import { PLATFORM_KINDS, type PlatformKind } from '../lib/platform/create.js';
 import { MAX_SCORE_WEIGHT } from './framework.js';
 import { defaultRegistry } from './default-registry.js';
 
@@ -11,6 +12,10 @@ export interface SchedulerConfig {
   metricsPort: number;
   /** Score plugin name → weight. */
   scoreWeights: Record<string, number>;
+  /** local: answers the local platform's Schedule calls; kubernetes: also binds pending pods with schedulerName. */
+  platform: PlatformKind;
+  /** The pods' spec.schedulerName this scheduler places on Kubernetes. */
+  schedulerName: string;
 }
 
 const COMPONENT = 'scheduler';
@@ -51,6 +56,8 @@ export function loadConfig(raw: RawConfig): SchedulerConfig {
     grpcAddress: validateHostPort('grpc-address', r.string('grpc-address', '127.0.0.1:8091')),
     metricsPort: r.int('metrics-port', 0, 0, 65535),
     scoreWeights: parseScoreWeights(r.string('score-weights', DEFAULT_SCORE_WEIGHTS)),
+    platform: r.string('platform', 'local', PLATFORM_KINDS) as PlatformKind,
+    schedulerName: r.string('scheduler-name', 'sluice-scheduler'),
   };
   r.rejectUnknown();
   return config;

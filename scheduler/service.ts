@@ -10,6 +10,8 @@ import { createSchedulerMetrics } from './metrics.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { InvalidRequestError, podFromRequest, responseFromResult, snapshotFromProto } from './proto-convert.js';
 import { schedule } from './schedule.js';
+import { startBinder } from './kubernetes/binder.js';
+import { loadKubeConfig } from '../lib/kubernetes/client.js';
 import type { ScheduleResult } from './schedule.js';
 import type { SchedulerHandlers } from '../protos/generated/sluice/scheduler/v1/Scheduler.js';
 import type { ScheduleRequest__Output } from '../protos/generated/sluice/scheduler/v1/ScheduleRequest.js';
@@ -95,13 +97,18 @@ export async function startScheduler(config: SchedulerConfig, deps: SchedulerDep
       throw err;
     }
   }
-  logger.info({ port, scoreWeights: config.scoreWeights }, 'scheduler listening');
+  // On Kubernetes the same profile also places pending pods that name this scheduler.
+  const binder =
+    config.platform === 'kubernetes'
+      ? startBinder({ kubeConfig: loadKubeConfig('scheduler'), schedulerName: config.schedulerName, profile, metrics, logger, random })
+      : undefined;
+  logger.info({ port, scoreWeights: config.scoreWeights, platform: config.platform }, 'scheduler listening');
 
   return {
     port,
     metricsPort: metricsServer?.port,
     async close() {
-      await Promise.all([shutdownServer(server), metricsServer?.close()]);
+      await Promise.all([shutdownServer(server), metricsServer?.close(), binder?.close()]);
     },
   };
 }

@@ -31,6 +31,19 @@ function readKey(file: string): Buffer {
   }
 }
 
+export function xdtEnabled(x: QueueProxyConfig['xdt']): boolean {
+  return x.key !== '' || x.keyFile !== '';
+}
+
+function clusterKey(x: QueueProxyConfig['xdt']): Buffer {
+  if (x.key === '') return readKey(x.keyFile);
+  try {
+    return parseClusterKey(x.key);
+  } catch (err) {
+    throw new ConfigError(`queue-proxy: xdt-key: ${(err as Error).message}`);
+  }
+}
+
 export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger; registry: Registry }): Promise<Xdt> {
   const { logger } = deps;
   const x = config.xdt;
@@ -42,7 +55,7 @@ export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger;
     localPort: x.localPort,
     namespace: config.namespace,
     node: config.node,
-    codec: new ReferenceCodec(readKey(x.keyFile)),
+    codec: new ReferenceCodec(clusterKey(x)),
     invokePool: { count: x.invokeBuffers, sizeBytes: x.invokeBufferBytes },
     putPool: { count: x.putBuffers, sizeBytes: x.putBufferBytes },
     chunkBytes: x.chunkBytes,

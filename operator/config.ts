@@ -1,0 +1,53 @@
+// Operator configuration: defaults, parsing from kebab-case keys (env SLUICE_OPERATOR_<KEY>) and validation.
+import { ConfigReader, type RawConfig } from '../lib/config.js';
+import type { DesiredConfig } from './desired.js';
+
+export interface OperatorConfig extends DesiredConfig {
+  /** Reconciles run at once (different Functions; one Function is never reconciled twice at once). */
+  workers: number;
+  /** Every Function is reconciled again this often, repairing drift no event reported. */
+  resyncPeriodMs: number;
+  metricsHost: string;
+  /** 0 = no metrics server. */
+  metricsPort: number;
+}
+
+const COMPONENT = 'operator';
+
+export function defaultConfig(): OperatorConfig {
+  return {
+    queueProxyImage: 'sluice/queue-proxy:0.1.0',
+    imagePullPolicy: 'IfNotPresent',
+    autoscalerAddress: '',
+    activatorUrl: '',
+    schedulerName: 'sluice-scheduler',
+    xdtSecret: '',
+    xdtSecretNamespace: 'sluice-system',
+    domain: 'sluice.localhost',
+    workers: 2,
+    resyncPeriodMs: 10 * 60_000,
+    metricsHost: '127.0.0.1',
+    metricsPort: 9090,
+  };
+}
+
+export function loadConfig(raw: RawConfig): OperatorConfig {
+  const d = defaultConfig();
+  const r = new ConfigReader(raw, COMPONENT);
+  const config: OperatorConfig = {
+    queueProxyImage: r.string('queue-proxy-image', d.queueProxyImage),
+    imagePullPolicy: r.string('image-pull-policy', d.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']),
+    autoscalerAddress: r.string('autoscaler-address', d.autoscalerAddress),
+    activatorUrl: r.string('activator-url', d.activatorUrl),
+    schedulerName: r.string('scheduler-name', d.schedulerName),
+    xdtSecret: r.string('xdt-secret', d.xdtSecret),
+    xdtSecretNamespace: r.string('xdt-secret-namespace', d.xdtSecretNamespace),
+    domain: r.string('domain', d.domain),
+    workers: r.int('workers', d.workers, 1, 64),
+    resyncPeriodMs: r.durationMs('resync-period', d.resyncPeriodMs, 1_000, 24 * 3_600_000),
+    metricsHost: r.string('metrics-host', d.metricsHost),
+    metricsPort: r.int('metrics-port', d.metricsPort, 0, 65_535),
+  };
+  r.rejectUnknown();
+  return config;
+}

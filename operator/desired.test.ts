@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1Container } from '@kubernetes/client-node';
+import { parseFunctionDefinition } from '../lib/function-spec.js';
+import { childName } from '../lib/kubernetes/function-resource.js';
+import { desiredDeployment, desiredService, functionUrl, type DesiredConfig } from './desired.js';
+
+const CONFIG: DesiredConfig = {
+  queueProxyImage: 'sluice/queue-proxy:0.1.0',
+  imagePullPolicy: 'IfNotPresent',
+  autoscalerAddress: '10.96.0.20:8090',
+  activatorUrl: 'http://10.96.0.21:80',
+  schedulerName: 'sluice-scheduler',
+  xdtSecret: '',
+  xdtSecretNamespace: 'sluice-system',
+  domain: 'sluice.local',
+};
+
+function identity(spec: Record<string, unknown>, name = 'hello') {
+  return {
+    uid: 'uid-1',
+    definition: parseFunctionDefinition({ apiVersion: 'sluice.dev/v1alpha1', kind: 'Function', metadata: { name, namespace: 'team-a' }, spec }, 'test'),
+  };
+}
+
+function env(container: V1Container): Record<string, string> {
+  return Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `<${e.valueFrom?.fieldRef?.fieldPath ?? e.valueFrom?.secretKeyRef?.name}>`]));
+}
+
+test('childName keeps short names readable and long ones within the 63-character label limit, distinct', () => {
+  const cases: Array<[string, string]> = [
+    ['hello', 'hello-sluice'],
+    ['a'.repeat(56), `${'a'.repeat(56)}-sluice`],
+  ];
+  for (const [fn, want] of cases) assert.equal(childName(fn), want);
+  const long1 = childName(`${'b'.repeat(60)}x`);
+  const long2 = childName(`${'b'.repeat(60)}y`);
+  assert.ok(long1.length <= 63 && long2.length <= 63);
+  assert.notEqual(long1, long2);
+  assert.match(long1, /^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+});
+
+test('the Deployment runs the user container and a queue-proxy sidecar, scheduled by Sluice, owned by the Function, without replicas', () => {
+  const d = desiredDeployment(identity({ container: { image: 'sluice/example-hello:0.1.0', port: 9000, env: [{ name: 'GREETING', value: 'hi' }] }, containerConcurrency: 4, timeoutSeconds: 20 }), CONFIG);
+  assert.equal(d.metadata?.name, 'hello-sluice');
+  assert.equal(d.spec?.replicas, undefined, 'the autoscaler owns replicas');
+  assert.deepEqual(d.metadata?.ownerReferences, [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Function', name: 'hello', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+  const pod = d.spec!.template.spec!;
+  assert.equal(pod.schedulerName, 'sluice-scheduler');
+  assert.equal(pod.terminationGracePeriodSeconds, 30);
+  assert.deepEqual(d.spec?.selector.matchLabels, { 'sluice.dev/function': 'hello', 'sluice.dev/managed-by': 'sluice-operator' });
+  const [user, qp] = pod.containers;
+  assert.equal(user.image, 'sluice/example-hello:0.1.0');
+  assert.equal(user.command, undefined, 'the image entrypoint runs unless the spec names a command');
+  const userEnv = env(user);
+  assert.deepEqual(
+    [userEnv.POD_IP, userEnv.GREETING, userEnv.PORT, userEnv.HOST, userEnv.SLUICE_FUNCTION, userEnv.SLUICE_INSTANCE, userEnv.SLUICE_ACTIVATOR_URL],
+    ['<status.podIP>', 'hi', '9000', '$(POD_IP)', 'hello', '$(POD_NAME)', 'http://10.96.0.21:80'],
+  );
+  assert.ok(user.env!.findIndex((e) => e.name === 'POD_IP') < user.env!.findIndex((e) => e.name === 'HOST'), 'POD_IP is defined before $(POD_IP) is used');
+  assert.equal(qp.image, 'sluice/queue-proxy:0.1.0');
+  const qpEnv = env(qp);
+  assert.deepEqual(
+    [qpEnv.SLUICE_QUEUE_PROXY_USER_PORT, qpEnv.SLUICE_QUEUE_PROXY_CONTAINER_CONCURRENCY, qpEnv.SLUICE_QUEUE_PROXY_TIMEOUT, qpEnv.SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS, qpEnv.SLUICE_QUEUE_PROXY_BIND_ADDRESS, qpEnv.SLUICE_QUEUE_PROXY_NODE],
+    ['9000', '4', '20s', '10.96.0.20:8090', '$(POD_IP)', '$(NODE_NAME)'],
+  );
+  assert.equal(qpEnv.SLUICE_QUEUE_PROXY_XDT_KEY, undefined, 'XDT off without a key Secret');
+  assert.deepEqual(qp.readinessProbe?.httpGet, { path: '/ready', port: 'admin' });
+  assert.equal(qp.securityContext?.runAsNonRoot, true);
+  assert.deepEqual(user.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '128Mi' } });
+});
+
+test('a command in the spec replaces the image entrypoint; XDT passes the key from the Secret and the SDK address', () => {
+  const d = desiredDeployment(identity({ container: { image: 'x', command: ['node', 'main.js'], args: ['--fast'] } }), { ...CONFIG, xdtSecret: 'sluice-xdt-key' });
+  const [user, qp] = d.spec!.template.spec!.containers;
+  assert.deepEqual([user.command, user.args], [['node', 'main.js'], ['--fast']]);
+  assert.equal(env(user).SLUICE_XDT_ADDRESS, '$(POD_IP):8014');
+  assert.equal(env(qp).SLUICE_QUEUE_PROXY_XDT_KEY, '<sluice-xdt-key>');
+});
+
+test('the Service selects the function pods and names the queue-proxy ports the activator uses', () => {
+  const s = desiredService(identity({ container: { image: 'x' } }));
+  assert.equal(s.metadata?.name, 'hello-sluice');
+  assert.deepEqual(s.spec?.selector, { 'sluice.dev/function': 'hello', 'sluice.dev/managed-by': 'sluice-operator' });
+  assert.deepEqual(s.spec?.ports?.map((p) => [p.name, p.port]), [['http', 8012], ['xdt', 8013], ['metrics', 9091]]);
+  assert.equal(s.metadata?.ownerReferences?.[0].uid, 'uid-1');
+});
+
+test('functionUrl routes by host through the activator', () => {
+  assert.equal(functionUrl(identity({ container: { image: 'x' } }).definition, 'sluice.local'), 'http://hello.team-a.sluice.local');
+});

@@ -1,0 +1,190 @@
+// What a Function becomes on Kubernetes (pure): a Deployment (user container + queue-proxy sidecar) and a Service, both owned by the Function.
+import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Service } from '@kubernetes/client-node';
+import { FUNCTION_DEFAULTS, type FunctionDefinition } from '../lib/function-spec.js';
+import { childName, GROUP, selectorLabels, VERSION } from '../lib/kubernetes/function-resource.js';
+import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT } from '../node-agent/launch-plan.js';
+
+export interface DesiredConfig {
+  queueProxyImage: string;
+  imagePullPolicy: string;
+  /** host:port the queue-proxies report stats to; "" = none. */
+  autoscalerAddress: string;
+  /** Ingress URL functions call for XDT invoke; "" = not set. */
+  activatorUrl: string;
+  schedulerName: string;
+  /** Secret holding the XDT cluster key under `key`; "" = XDT off. */
+  xdtSecret: string;
+  /** Namespace of that Secret (the operator's); Secrets cannot be read across namespaces, so it is copied. */
+  xdtSecretNamespace: string;
+  /** Host routing suffix of the activator: the Function URL is http://<fn>.<ns>.<domain>. */
+  domain: string;
+}
+
+/** The function's identity as the API server knows it. */
+export interface FunctionIdentity {
+  uid: string;
+  definition: FunctionDefinition;
+}
+
+/** The copy of the XDT key Secret in a function's namespace. */
+export const XDT_KEY_SECRET = 'sluice-xdt-key';
+
+function ownerReference(identity: FunctionIdentity): V1OwnerReference {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Function',
+    name: identity.definition.metadata.name,
+    uid: identity.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function fieldEnv(name: string, fieldPath: string): V1EnvVar {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+/** Downward-API variables first, so later values can refer to them as $(POD_IP). */
+const POD_ENV: V1EnvVar[] = [fieldEnv('POD_IP', 'status.podIP'), fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('NODE_NAME', 'spec.nodeName')];
+
+const RESTRICTED = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Container {
+  const c = def.spec.container;
+  const port = c.port ?? FUNCTION_DEFAULTS.port;
+  const env: V1EnvVar[] = [...POD_ENV, ...(c.env ?? []).map((e) => ({ name: e.name, value: e.value }))];
+  // Platform variables win over the spec, as locally (launch-plan.ts) and as Knative's PORT does.
+  env.push(
+    { name: 'PORT', value: String(port) },
+    { name: 'HOST', value: '$(POD_IP)' },
+    { name: 'SLUICE_NAMESPACE', value: def.metadata.namespace! },
+    { name: 'SLUICE_FUNCTION', value: def.metadata.name },
+    { name: 'SLUICE_INSTANCE', value: '$(POD_NAME)' },
+  );
+  if (config.xdtSecret !== '') env.push({ name: 'SLUICE_XDT_ADDRESS', value: `$(POD_IP):${XDT_LOCAL_PORT}` });
+  if (config.activatorUrl !== '') env.push({ name: 'SLUICE_ACTIVATOR_URL', value: config.activatorUrl });
+  const { cpu, memory } = { ...FUNCTION_DEFAULTS, ...c.resources };
+  return {
+    name: 'user-container',
+    image: c.image,
+    imagePullPolicy: config.imagePullPolicy,
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.args ? { args: c.args } : {}),
+    env,
+    ports: [{ name: 'user-port', containerPort: port }],
+    resources: { requests: { cpu, memory }, limits: { memory } },
+  };
+}
+
+/** The SDK reaches its queue-proxy's XDT API over TCP on the pod IP (no shared socket directory between containers). */
+const XDT_LOCAL_PORT = 8014;
+
+function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1Container {
+  const spec = def.spec;
+  const settings: Record<string, string> = {
+    namespace: def.metadata.namespace!,
+    function: def.metadata.name,
+    instance: '$(POD_NAME)',
+    'bind-address': '$(POD_IP)',
+    'traffic-port': String(QUEUE_PROXY_TRAFFIC_PORT),
+    'admin-port': String(QUEUE_PROXY_ADMIN_PORT),
+    'metrics-port': String(QUEUE_PROXY_METRICS_PORT),
+    'user-host': '$(POD_IP)',
+    'user-port': String(spec.container.port ?? FUNCTION_DEFAULTS.port),
+    'container-concurrency': String(spec.containerConcurrency ?? FUNCTION_DEFAULTS.containerConcurrency),
+    timeout: `${spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds}s`,
+    'readiness-path': spec.container.readinessPath ?? '',
+    'autoscaler-address': config.autoscalerAddress,
+    node: '$(NODE_NAME)',
+  };
+  const env: V1EnvVar[] = [...POD_ENV];
+  for (const [key, value] of Object.entries(settings)) env.push({ name: queueProxyEnvName(key), value });
+  if (config.xdtSecret !== '') {
+    env.push(
+      { name: queueProxyEnvName('xdt-key'), valueFrom: { secretKeyRef: { name: XDT_KEY_SECRET, key: 'key' } } },
+      { name: queueProxyEnvName('xdt-port'), value: String(QUEUE_PROXY_XDT_PORT) },
+      { name: queueProxyEnvName('xdt-local-port'), value: String(XDT_LOCAL_PORT) },
+    );
+  }
+  return {
+    name: 'queue-proxy',
+    image: config.queueProxyImage,
+    imagePullPolicy: config.imagePullPolicy,
+    env,
+    ports: [
+      { name: 'http', containerPort: QUEUE_PROXY_TRAFFIC_PORT },
+      { name: 'xdt', containerPort: QUEUE_PROXY_XDT_PORT },
+      { name: 'admin', containerPort: QUEUE_PROXY_ADMIN_PORT },
+      { name: 'metrics', containerPort: QUEUE_PROXY_METRICS_PORT },
+    ],
+    // The queue-proxy probes the function itself and answers /ready only when the function is ready.
+    readinessProbe: { httpGet: { path: '/ready', port: 'admin' }, periodSeconds: 1, failureThreshold: 3 },
+    resources: { requests: { cpu: '25m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    securityContext: RESTRICTED,
+  };
+}
+
+/** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */
+function queueProxyEnvName(key: string): string {
+  return `SLUICE_QUEUE_PROXY_${key.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * The Deployment, without `replicas`: the autoscaler owns scale through the scale subresource, and
+ * leaving the field out of the operator's apply keeps the two from fighting over it.
+ */
+export function desiredDeployment(identity: FunctionIdentity, config: DesiredConfig): V1Deployment {
+  const def = identity.definition;
+  const name = def.metadata.name;
+  const labels = { ...def.metadata.labels, ...selectorLabels(name) };
+  const terminationGraceSeconds = (def.spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds) + 10;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: childName(name), namespace: def.metadata.namespace, labels, ownerReferences: [ownerReference(identity)] },
+    spec: {
+      selector: { matchLabels: selectorLabels(name) },
+      // New instances must be ready before old ones go: the activator only routes to ready endpoints.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: { labels },
+        spec: {
+          schedulerName: config.schedulerName,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: terminationGraceSeconds,
+          containers: [userContainer(def, config), queueProxyContainer(def, config)],
+        },
+      },
+    },
+  };
+}
+
+export function desiredService(identity: FunctionIdentity): V1Service {
+  const def = identity.definition;
+  const name = def.metadata.name;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: childName(name), namespace: def.metadata.namespace, labels: selectorLabels(name), ownerReferences: [ownerReference(identity)] },
+    spec: {
+      selector: selectorLabels(name),
+      ports: [
+        { name: 'http', port: QUEUE_PROXY_TRAFFIC_PORT, targetPort: 'http' },
+        { name: 'xdt', port: QUEUE_PROXY_XDT_PORT, targetPort: 'xdt' },
+        { name: 'metrics', port: QUEUE_PROXY_METRICS_PORT, targetPort: 'metrics' },
+      ],
+      // Ready endpoints only appear once the queue-proxy's /ready passes; the activator reads them.
+      publishNotReadyAddresses: false,
+    },
+  };
+}
+
+/** Where the activator serves the function. */
+export function functionUrl(def: FunctionDefinition, domain: string): string {
+  return `http://${def.metadata.name}.${def.metadata.namespace}.${domain}`;
+}
