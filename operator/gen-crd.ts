@@ -1,10 +1,10 @@
-// Writes the Function CRD into the Helm chart: `npm run gen:crd` after changing lib/function-spec.ts (a test checks they agree).
+// Writes the Function CRD template into the Helm chart: `npm run gen:crd` after changing lib/function-spec.ts (a test checks they agree).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderCrdYaml } from './crd-file.js';
+import { CRD_FILE, renderCrdYaml } from './crd-file.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const file = path.join(repoRoot, 'charts/sluice/crds/functions.sluice.dev.yaml');
+const file = path.join(repoRoot, CRD_FILE);
 writeFileSync(file, renderCrdYaml());
 console.log(`wrote ${path.relative(repoRoot, file)}`);

@@ -48,7 +48,7 @@ export class FunctionReconciler {
       const identity = { uid: fn.metadata!.uid!, definition: conversion.record.definition };
       url = functionUrl(identity.definition, this.config.domain);
       try {
-        if (this.config.xdtSecret !== '') await this.copyXdtKey(namespace);
+        if (this.config.xdtSecret !== '') await this.copyXdtKey(fn);
         await serverSideApply(this.deps.objects, desiredService(identity), OPERATOR_NAME);
         const deployment = await serverSideApply<V1Deployment>(this.deps.objects, desiredDeployment(identity, this.config), OPERATOR_NAME);
         observation = { kind: 'applied', deployment };
@@ -70,17 +70,27 @@ export class FunctionReconciler {
     return observation.kind === 'invalid' ? 'invalid' : 'applied';
   }
 
-  /** Pods can only read Secrets of their own namespace, so each function namespace gets a copy of the cluster key. */
-  private async copyXdtKey(namespace: string): Promise<void> {
-    const source = await this.deps.core.readNamespacedSecret({ name: this.config.xdtSecret, namespace: this.config.xdtSecretNamespace });
+  /**
+   * Pods can only read Secrets of their own namespace, so each function namespace gets a copy of the
+   * cluster key. Every Function there owns the copy (an owner reference each, applied under a field
+   * manager of its own so the references add up): the garbage collector removes it with the last one.
+   */
+  private async copyXdtKey(fn: FunctionResource): Promise<void> {
+    const namespace = fn.metadata!.namespace!;
     if (namespace === this.config.xdtSecretNamespace && this.config.xdtSecret === XDT_KEY_SECRET) return;
+    const source = await this.deps.core.readNamespacedSecret({ name: this.config.xdtSecret, namespace: this.config.xdtSecretNamespace });
     const copy: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: XDT_KEY_SECRET, namespace, labels: { [MANAGED_BY_LABEL]: OPERATOR_NAME } },
+      metadata: {
+        name: XDT_KEY_SECRET,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: OPERATOR_NAME },
+        ownerReferences: [{ apiVersion: `${GROUP}/${VERSION}`, kind: 'Function', name: fn.metadata!.name!, uid: fn.metadata!.uid! }],
+      },
       type: 'Opaque',
       data: { key: source.data?.key ?? '' },
     };
-    await serverSideApply(this.deps.objects, copy, OPERATOR_NAME);
+    await serverSideApply(this.deps.objects, copy, `${OPERATOR_NAME}/${fn.metadata!.name}`);
   }
 }

@@ -1,5 +1,5 @@
 // A list+watch cache of one resource over client-node's informer, which relists on 410 Gone and re-watches when a watch ends; this adds restart after errors and a synced signal.
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { ReconnectBackoff } from '../reconnect-backoff.js';
 
@@ -15,6 +15,8 @@ export interface InformerOptions<T extends KubernetesObject> extends InformerHan
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string;
+  /** e.g. spec.nodeName=node-1; the list must apply the same selector. */
+  fieldSelector?: string;
   logger: Logger;
   /** Names the resource in logs. */
   what: string;
@@ -30,7 +32,7 @@ export class Informer<T extends KubernetesObject> {
   readonly synced: Promise<void> = new Promise((resolve) => (this.syncedResolve = resolve));
 
   constructor(private readonly options: InformerOptions<T>) {
-    this.inner = makeInformer<T>(options.kubeConfig, options.path, options.list, options.labelSelector);
+    this.inner = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false, options.labelSelector, options.fieldSelector);
     if (options.onAdd) this.inner.on('add', options.onAdd);
     if (options.onUpdate) this.inner.on('update', options.onUpdate);
     if (options.onDelete) this.inner.on('delete', options.onDelete);

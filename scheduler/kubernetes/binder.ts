@@ -117,6 +117,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
     const before = unschedulable.get(k);
     unschedulable.set(k, message);
     if (before === message) return;
+    logger.info({ pod: k, reason: message }, 'pod unschedulable');
     events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
     await core.patchNamespacedPodStatus(
       {
@@ -146,7 +147,6 @@ export function startBinder(options: BinderOptions): RunningBinder {
     }
     if (result.code === 'unschedulable') {
       const message = describeUnschedulable({ ...unavailable, ...result.reasons }, nodeList.length);
-      logger.info({ pod: k, reason: message }, 'pod unschedulable');
       await markUnschedulable(pod, message);
       return 'retry';
     }
