@@ -20,6 +20,23 @@ for (const row of durations) {
 
 test('rawConfigFromEnv maps SLUICE_<PREFIX>_<KEY> to kebab-case keys', () => {
   assert.deepEqual(rawConfigFromEnv('ACTIVATOR', { SLUICE_ACTIVATOR_QUEUE_DEPTH: '5', SLUICE_OTHER_X: '1', PATH: '/bin' }), { 'queue-depth': '5' });
+
+test('rawConfigFromEnv leaves out the service link variables the kubelet derives from Services named sluice-<component>', () => {
+  const env = {
+    SLUICE_AUTOSCALER_SERVICE_HOST: '10.96.0.9',
+    SLUICE_AUTOSCALER_SERVICE_PORT: '8090',
+    SLUICE_AUTOSCALER_SERVICE_PORT_GRPC: '8090',
+    SLUICE_AUTOSCALER_PORT: 'tcp://10.96.0.9:8090',
+    SLUICE_AUTOSCALER_PORT_8090_TCP: 'tcp://10.96.0.9:8090',
+    SLUICE_AUTOSCALER_PORT_8090_TCP_PROTO: 'tcp',
+    SLUICE_AUTOSCALER_PORT_8090_TCP_PORT: '8090',
+    SLUICE_AUTOSCALER_PORT_8090_TCP_ADDR: '10.96.0.9',
+    SLUICE_AUTOSCALER_STABLE_WINDOW: '6s',
+  };
+  assert.deepEqual(rawConfigFromEnv('AUTOSCALER', env), { 'stable-window': '6s' });
+  // A real setting that happens to be called port stays one.
+  assert.deepEqual(rawConfigFromEnv('ACTIVATOR', { SLUICE_ACTIVATOR_PORT: '8080' }), { port: '8080' });
+});
 });
 
 test('ConfigReader errors name the key, the value and the range', () => {

@@ -44,9 +44,23 @@ export function rawConfigFromEnv(prefix: string, env: NodeJS.ProcessEnv = proces
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || !name.startsWith(start)) continue;
-    out[name.slice(start.length).toLowerCase().replaceAll('_', '-')] = value;
+    const rest = name.slice(start.length);
+    if (isServiceLinkVariable(rest, value)) continue;
+    out[rest.toLowerCase().replaceAll('_', '-')] = value;
   }
   return out;
+}
+
+/**
+ * The kubelet gives every pod variables for the Services of its namespace, named after them:
+ * the Service sluice-autoscaler yields SLUICE_AUTOSCALER_SERVICE_HOST, SLUICE_AUTOSCALER_PORT=tcp://…,
+ * SLUICE_AUTOSCALER_PORT_8090_TCP_ADDR, … which fall inside the component's own prefix. They are
+ * addresses, not settings (and no setting has such a name), so they are left out.
+ */
+function isServiceLinkVariable(rest: string, value: string): boolean {
+  if (/^SERVICE_(HOST|PORT(_[A-Z0-9_]+)?)$/.test(rest)) return true;
+  if (/^PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?$/.test(rest)) return true;
+  return rest === 'PORT' && /^(tcp|udp|sctp):\/\//.test(value);
 }
 
 /** Typed readers that throw ConfigError naming the key, the bad value and the allowed range. */

@@ -34,6 +34,8 @@ export function defaultConfig(): OperatorConfig {
 export function loadConfig(raw: RawConfig): OperatorConfig {
   const d = defaultConfig();
   const r = new ConfigReader(raw, COMPONENT);
+  // Accepted for symmetry with the other components: the operator exists on Kubernetes only.
+  r.string('platform', 'kubernetes', ['kubernetes']);
   const config: OperatorConfig = {
     queueProxyImage: r.string('queue-proxy-image', d.queueProxyImage),
     imagePullPolicy: r.string('image-pull-policy', d.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']),

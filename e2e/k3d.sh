@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs the Kubernetes e2e suite against a real k3d (k3s in Docker) cluster, for machines with Docker:
+# create the cluster (1 server + 2 agents), build every Sluice image, import them into the nodes,
+# install the chart into sluice-system, then run `npm run e2e` with SLUICE_E2E_KUBECONFIG pointing
+# at the cluster. Arguments are passed on to the suite (npm run e2e -- "$@").
+#
+# Env: SLUICE_K3D_CLUSTER (cluster name, default sluice-e2e; an existing cluster is reused),
+#      SLUICE_K3D_IMAGE (rancher/k3s image, default: k3d's own; the chart needs Kubernetes >= 1.29),
+#      SLUICE_E2E_KEEP_CLUSTER=1 (keep the cluster afterwards; a reused cluster is always kept),
+#      SLUICE_E2E_BIN (directory with helm and kubectl, used when they are not on PATH).
+# Exit status: the suite's; 2 when a prerequisite (Docker engine, k3d, helm, kubectl) is missing.
+set -euo pipefail
+
+readonly SCRIPT=k3d.sh
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly ROOT
+readonly CLUSTER="${SLUICE_K3D_CLUSTER:-sluice-e2e}"
+readonly NAMESPACE=sluice-system
+readonly COMPONENTS=(activator autoscaler scheduler operator node-agent queue-proxy)
+
+die() {
+  echo "${SCRIPT}: $*" >&2
+  exit 2
+}
+
+# Docker first and at once: without an engine nothing below can work.
+if ! command -v docker >/dev/null 2>&1; then
+  die "docker is not installed. k3d runs its nodes as Docker containers; install Docker, or run the e2e suite on the built-in control plane with 'npm run e2e'."
+fi
+if ! docker info >/dev/null 2>&1; then
+  die "the Docker engine is not running or not reachable ('docker info' failed; the docker client alone is not enough). Start it (e.g. 'sudo systemctl start docker'), or run the e2e suite on the built-in control plane with 'npm run e2e'."
+fi
+
+# helm and kubectl may be the ones e2e/control-plane/build-tools.sh built.
+E2E_BIN="${SLUICE_E2E_BIN:-${HOME}/.cache/sluice-e2e/k8s-v1.36.3/bin}"
+if [[ -d "${E2E_BIN}" ]]; then
+  PATH="${PATH}:${E2E_BIN}"
+fi
+for tool in k3d helm kubectl npm; do
+  command -v "${tool}" >/dev/null 2>&1 || die "${tool} is not on PATH (k3d: https://k3d.io; helm and kubectl: e2e/control-plane/build-tools.sh or your package manager)."
+done
+
+TAG="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "${ROOT}/charts/sluice/Chart.yaml")"
+readonly TAG
+[[ -n "${TAG}" ]] || die "no appVersion in charts/sluice/Chart.yaml"
+
+WORK="$(mktemp -d)"
+readonly WORK
+readonly KUBECONFIG_FILE="${WORK}/kubeconfig"
+created=0
+
+cleanup() {
+  if [[ "${created}" == 1 && "${SLUICE_E2E_KEEP_CLUSTER:-0}" != 1 ]]; then
+    echo "${SCRIPT}: deleting cluster ${CLUSTER} (SLUICE_E2E_KEEP_CLUSTER=1 keeps it)" >&2
+    k3d cluster delete "${CLUSTER}" >/dev/null 2>&1 || true
+  else
+    echo "${SCRIPT}: cluster ${CLUSTER} kept; its kubeconfig: k3d kubeconfig get ${CLUSTER}" >&2
+  fi
+  rm -rf "${WORK}"
+}
+trap cleanup EXIT
+
+# ---- cluster ----
+if k3d cluster get "${CLUSTER}" >/dev/null 2>&1; then
+  echo "${SCRIPT}: reusing cluster ${CLUSTER}" >&2
+else
+  k3s_image=()
+  if [[ -n "${SLUICE_K3D_IMAGE:-}" ]]; then
+    k3s_image=(--image "${SLUICE_K3D_IMAGE}")
+  fi
+  created=1
+  # Two agents, like the two nodes of the built-in control plane (placement and XDT across nodes).
+  # Traefik is left out: the activator is Sluice's ingress. The user's kubeconfig is left alone.
+  k3d cluster create "${CLUSTER}" --agents 2 --wait --timeout 180s "${k3s_image[@]}" \
+    --k3s-arg '--disable=traefik@server:0' \
+    --kubeconfig-update-default=false --kubeconfig-switch-context=false
+fi
+k3d kubeconfig get "${CLUSTER}" >"${KUBECONFIG_FILE}"
+
+# ---- images: every component, and one per example function (examples/<name>/main.ts) ----
+images=()
+for component in "${COMPONENTS[@]}"; do
+  docker build --target "${component}" --tag "sluice/${component}:${TAG}" "${ROOT}"
+  images+=("sluice/${component}:${TAG}")
+done
+for dir in "${ROOT}"/examples/*/; do
+  example="$(basename "${dir}")"
+  [[ -f "${dir}main.ts" ]] || continue
+  docker build --target example --build-arg "EXAMPLE=${example}" --tag "sluice/example-${example}:${TAG}" "${ROOT}"
+  images+=("sluice/example-${example}:${TAG}")
+done
+k3d image import --cluster "${CLUSTER}" "${images[@]}"
+
+# ---- chart ----
+# bindAddress=0.0.0.0: on a real cluster every pod has its own network namespace, and binding all
+# addresses lets `kubectl port-forward` (which connects to 127.0.0.1 in the pod) reach the activator.
+helm upgrade --install sluice "${ROOT}/charts/sluice" \
+  --kubeconfig "${KUBECONFIG_FILE}" \
+  --namespace "${NAMESPACE}" --create-namespace \
+  --set bindAddress=0.0.0.0 \
+  --wait --timeout 5m
+kubectl --kubeconfig "${KUBECONFIG_FILE}" --namespace "${NAMESPACE}" get pods --output wide
+
+# ---- suite ----
+cd "${ROOT}"
+SLUICE_E2E_KUBECONFIG="${KUBECONFIG_FILE}" npm run e2e -- "$@"

@@ -1,0 +1,199 @@
+// The cluster the Kubernetes e2e suite runs on: a real control plane with two virtual-kubelet nodes on this machine
+// (test infrastructure, e2e/control-plane and node-agent/virtual-kubelet), or any cluster named by SLUICE_E2E_KUBECONFIG.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../lib/net.js';
+import { spawnOwned, tailFile, terminate } from '../../lib/process.js';
+import { defaultBinDir, startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const VIRTUAL_KUBELET = path.join(REPO_ROOT, 'dist/node-agent/virtual-kubelet/main.js');
+
+export interface E2eCluster {
+  description: string;
+  kubeconfig: string;
+  chartPath: string;
+  valuesFile: string;
+  /** The chart's domain value (Function URLs). */
+  domain: string;
+  /** Base URL of the activator's Service (resolved on first use, after helm install). */
+  activatorUrl(): Promise<string>;
+  kubectl(...args: string[]): Promise<string>;
+  /** kubectl apply -f - of a YAML text; rejects with kubectl's stderr (the API server's refusal). */
+  kubectlApply(yaml: string): Promise<string>;
+  helm(...args: string[]): Promise<string>;
+  /** Objects, events and logs for a failed run's output. */
+  dumpState(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Runs a command; resolves to stdout, rejects with the command line, exit code and stderr. */
+export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(command)} ${args.join(' ')}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${path.basename(command)} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${stderr.trim() || stdout.trim()}`));
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const E2E_VALUES = path.join(REPO_ROOT, 'e2e/kubernetes/values-e2e.yaml');
+const DOMAIN = 'sluice.localhost';
+
+interface VirtualNode {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  logDir: string;
+}
+
+function startVirtualNode(cp: ControlPlane, index: number, serviceProxy: boolean, dir: string): VirtualNode {
+  const name = `node-${index}`;
+  const logDir = path.join(dir, name, 'logs');
+  const logFile = path.join(dir, `${name}.log`);
+  mkdirSync(logDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLUICE_VIRTUAL_KUBELET_NAME: name,
+    SLUICE_VIRTUAL_KUBELET_INDEX: String(index),
+    SLUICE_VIRTUAL_KUBELET_KUBECONFIG: cp.kubeconfigPath,
+    SLUICE_VIRTUAL_KUBELET_SERVICE_PROXY: String(serviceProxy),
+    SLUICE_VIRTUAL_KUBELET_CPU: '4',
+    SLUICE_VIRTUAL_KUBELET_MEMORY: '8Gi',
+    SLUICE_VIRTUAL_KUBELET_LOG_DIR: logDir,
+    SLUICE_VIRTUAL_KUBELET_RUN_DIR: path.join(dir, name, 'run'),
+    // Crash loops retried quickly: a test waits seconds, not minutes.
+    SLUICE_VIRTUAL_KUBELET_BACKOFF: '1s',
+    SLUICE_VIRTUAL_KUBELET_BACKOFF_MAX: '5s',
+  };
+  const child = spawnOwned(process.execPath, [VIRTUAL_KUBELET], { env, cwd: REPO_ROOT, logFile });
+  return { name, child, logFile, logDir };
+}
+
+async function waitNodesReady(kubectl: (...a: string[]) => Promise<string>, names: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}').catch(() => '');
+    const ready = new Set(out.split('\n').filter((l) => l.endsWith('=True')).map((l) => l.split('=')[0]));
+    if (names.every((n) => ready.has(n))) return;
+    if (Date.now() > deadline) throw new Error(`virtual nodes not Ready after ${timeoutMs} ms: ${out.replaceAll('\n', ' ')}`);
+    await sleep(250);
+  }
+}
+
+function commonParts(kubeconfig: string, binDir: string): Pick<E2eCluster, 'kubeconfig' | 'chartPath' | 'valuesFile' | 'domain' | 'kubectl' | 'kubectlApply' | 'helm'> {
+  const env = { ...process.env, KUBECONFIG: kubeconfig };
+  const kubectl = path.join(binDir, 'kubectl');
+  return {
+    kubeconfig,
+    chartPath: path.join(REPO_ROOT, 'charts/sluice'),
+    valuesFile: E2E_VALUES,
+    domain: DOMAIN,
+    kubectl: (...args) => run(kubectl, args, { env }),
+    kubectlApply: (yaml) => run(kubectl, ['apply', '-f', '-'], { env, input: yaml }),
+    helm: (...args) => run(path.join(binDir, 'helm'), args, { env }),
+  };
+}
+
+async function describeCluster(kubectl: (...a: string[]) => Promise<string>): Promise<string> {
+  const parts: string[] = [];
+  for (const args of [
+    ['get', 'nodes,functions,deployments,replicasets,pods,services,endpointslices', '-A', '-o', 'wide'],
+    ['get', 'events', '-A', '--sort-by=.lastTimestamp'],
+  ]) {
+    parts.push(`$ kubectl ${args.join(' ')}\n${await kubectl(...args).catch((e: Error) => e.message)}`);
+  }
+  return parts.join('\n');
+}
+
+export async function startE2eCluster(): Promise<E2eCluster> {
+  const binDir = process.env.SLUICE_E2E_BIN || defaultBinDir();
+  const existing = process.env.SLUICE_E2E_KUBECONFIG;
+  if (existing) return existingCluster(existing, binDir);
+
+  const cp = await startControlPlane({ port: 0 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-e2e-nodes-'));
+  const nodes: VirtualNode[] = [];
+  const parts = commonParts(cp.kubeconfigPath, cp.binDir);
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => terminate(n.child, 15_000)));
+    await cp.stop();
+  };
+  try {
+    nodes.push(startVirtualNode(cp, 1, true, dir), startVirtualNode(cp, 2, false, dir));
+    await waitNodesReady(parts.kubectl, nodes.map((n) => n.name), 30_000);
+  } catch (err) {
+    const logs = nodes.map((n) => `--- ${n.name}\n${tailFile(n.logFile, 30)}`).join('\n');
+    await stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+  let activator: string | undefined;
+  return {
+    ...parts,
+    description: `local control plane ${cp.server} (Kubernetes v1.36.3) with virtual nodes ${nodes.map((n) => n.name).join(', ')}`,
+    async activatorUrl() {
+      // The virtual kubelet's service proxy serves ClusterIPs on this machine, as kube-proxy would on a node.
+      activator ??= await parts
+        .kubectl('get', 'service', 'sluice-activator', '-n', 'sluice-system', '-o', 'jsonpath={.spec.clusterIP}:{.spec.ports[?(@.name=="http")].port}')
+        .then((a) => `http://${a}`);
+      return activator!;
+    },
+    async dumpState() {
+      const logs: string[] = [];
+      for (const n of nodes) {
+        logs.push(`--- virtual kubelet ${n.name}\n${tailFile(n.logFile, 20)}`);
+        let files: string[] = [];
+        try {
+          files = readdirSync(n.logDir);
+        } catch {
+          // no pods ran there
+        }
+        for (const f of files) logs.push(`--- ${n.name}/${f}\n${tailFile(path.join(n.logDir, f), 15)}`);
+      }
+      return [await describeCluster(parts.kubectl), ...logs, cp.dumpLogs(20)].join('\n');
+    },
+    stop,
+  };
+}
+
+/** A cluster someone else runs (kind, k3d, a real one): the activator is reached through kubectl port-forward. */
+async function existingCluster(kubeconfig: string, binDir: string): Promise<E2eCluster> {
+  const parts = commonParts(kubeconfig, binDir);
+  let forward: ChildProcess | undefined;
+  let url: string | undefined;
+  return {
+    ...parts,
+    description: `existing cluster (SLUICE_E2E_KUBECONFIG=${kubeconfig})`,
+    async activatorUrl() {
+      if (url) return url;
+      const port = await freePort();
+      forward = spawn(path.join(binDir, 'kubectl'), ['port-forward', '-n', 'sluice-system', 'service/sluice-activator', `${port}:80`], {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        stdio: 'ignore',
+      });
+      await sleep(2_000);
+      url = `http://127.0.0.1:${port}`;
+      return url;
+    },
+    dumpState: () => describeCluster(parts.kubectl),
+    async stop() {
+      forward?.kill();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rawConfigFromEnv } from '../lib/config.js';
+import { defaultConfig, loadConfig } from './config.js';
+
+test('every operator key parses from env', () => {
+  const env = {
+    SLUICE_OPERATOR_PLATFORM: 'kubernetes',
+    SLUICE_OPERATOR_QUEUE_PROXY_IMAGE: 'ghcr.io/acme/sluice/queue-proxy:1.0',
+    SLUICE_OPERATOR_IMAGE_PULL_POLICY: 'Always',
+    SLUICE_OPERATOR_AUTOSCALER_ADDRESS: '10.96.0.9:8090',
+    SLUICE_OPERATOR_ACTIVATOR_URL: 'http://10.96.0.8:80',
+    SLUICE_OPERATOR_SCHEDULER_NAME: 'sluice',
+    SLUICE_OPERATOR_XDT_SECRET: 'sluice-xdt-key',
+    SLUICE_OPERATOR_XDT_SECRET_NAMESPACE: 'sluice',
+    SLUICE_OPERATOR_DOMAIN: 'fn.example.com',
+    SLUICE_OPERATOR_WORKERS: '4',
+    SLUICE_OPERATOR_RESYNC_PERIOD: '1m',
+    SLUICE_OPERATOR_METRICS_HOST: '10.244.1.5',
+    SLUICE_OPERATOR_METRICS_PORT: '0',
+  };
+  assert.deepEqual(loadConfig(rawConfigFromEnv('OPERATOR', env)), {
+    queueProxyImage: 'ghcr.io/acme/sluice/queue-proxy:1.0',
+    imagePullPolicy: 'Always',
+    autoscalerAddress: '10.96.0.9:8090',
+    activatorUrl: 'http://10.96.0.8:80',
+    schedulerName: 'sluice',
+    xdtSecret: 'sluice-xdt-key',
+    xdtSecretNamespace: 'sluice',
+    domain: 'fn.example.com',
+    workers: 4,
+    resyncPeriodMs: 60_000,
+    metricsHost: '10.244.1.5',
+    metricsPort: 0,
+  });
+  assert.deepEqual(loadConfig({}), defaultConfig());
+});
+
+test('bad operator settings are refused naming the key', () => {
+  const rows: Array<[Record<string, string>, RegExp]> = [
+    [{ platform: 'local' }, /platform = local, must be one of kubernetes/],
+    [{ 'image-pull-policy': 'Sometimes' }, /image-pull-policy = Sometimes, must be one of Always, IfNotPresent, Never/],
+    [{ workers: '0' }, /workers = 0, must be an integer in \[1; 64\]/],
+    [{ 'resync-period': '10ms' }, /resync-period = 10ms, must be a duration/],
+    [{ 'queue-proxy-imag': 'x' }, /unknown config key "queue-proxy-imag"/],
+  ];
+  for (const [raw, want] of rows) assert.throws(() => loadConfig(raw), want);
+});
