@@ -1,6 +1,7 @@
 // End to end on Kubernetes: helm install, kubectl apply a Function, Ready, scale from zero through the activator, scale up
 // under load and back to zero, an invalid Function refused, an operator restart without duplicates, helm uninstall leaving
 // nothing behind. On the local harness (real control plane + virtual kubelets) or on any cluster (SLUICE_E2E_KUBECONFIG).
+/* eslint-disable @typescript-eslint/no-explicit-any -- the objects come from `kubectl -o json`, checked field by field */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
