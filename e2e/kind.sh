@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Kubernetes e2e suite against a real kind cluster (for machines with Docker):
 # create the cluster (1 control plane + 2 workers), build every Sluice image, load them into the
-# nodes, install the chart into sluice-system, then run `npm run e2e` with SLUICE_E2E_KUBECONFIG
-# pointing at the cluster. Arguments are passed on to the suite (npm run e2e -- "$@").
+# nodes, then run the Kubernetes e2e suite (dist/e2e/kubernetes/*.e2e.js, which installs the chart
+# itself) with SLUICE_E2E_KUBECONFIG pointing at the cluster. Arguments are passed on to node --test.
 #
 # Env: SLUICE_KIND_CLUSTER (cluster name, default sluice-e2e; an existing cluster is reused),
 #      SLUICE_KIND_NODE_IMAGE (kindest/node image, default: kind's own),
@@ -15,7 +15,6 @@ readonly SCRIPT=kind.sh
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
 readonly CLUSTER="${SLUICE_KIND_CLUSTER:-sluice-e2e}"
-readonly NAMESPACE=sluice-system
 readonly COMPONENTS=(activator autoscaler scheduler operator node-agent queue-proxy)
 
 die() {
@@ -95,16 +94,9 @@ for dir in "${ROOT}"/examples/*/; do
 done
 kind load docker-image --name "${CLUSTER}" "${images[@]}"
 
-# ---- chart ----
-# bindAddress=0.0.0.0: on a real cluster every pod has its own network namespace, and binding all
-# addresses lets `kubectl port-forward` (which connects to 127.0.0.1 in the pod) reach the activator.
-helm upgrade --install sluice "${ROOT}/charts/sluice" \
-  --kubeconfig "${KUBECONFIG_FILE}" \
-  --namespace "${NAMESPACE}" --create-namespace \
-  --set bindAddress=0.0.0.0 \
-  --wait --timeout 5m
-kubectl --kubeconfig "${KUBECONFIG_FILE}" --namespace "${NAMESPACE}" get pods --output wide
-
 # ---- suite ----
 cd "${ROOT}"
-SLUICE_E2E_KUBECONFIG="${KUBECONFIG_FILE}" npm run e2e -- "$@"
+# The suite installs the chart itself (helm install … --set bindAddress=0.0.0.0 on such a cluster, so
+# that kubectl port-forward reaches the activator) and uninstalls it at the end.
+npm run build
+SLUICE_E2E_KUBECONFIG="${KUBECONFIG_FILE}" node --test --test-concurrency=1 dist/e2e/kubernetes/*.e2e.js "$@"

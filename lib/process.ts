@@ -43,6 +43,16 @@ export function spawnOwned(command: string, args: readonly string[], options: Sp
   }
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything; EPERM: it exists, not ours). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Sends `signal` to the child's process group (the child and anything it started). */
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;

@@ -2,8 +2,8 @@
 // Named *.e2e.ts so `npm test` (which runs *.test.js) leaves it to `npm run e2e`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { API_ADDRESS, K8S_VERSION, startControlPlane, type ControlPlane } from './control-plane.js';
+import { until } from '../../lib/testing/until.js';
 
 let cp: ControlPlane;
 
@@ -34,23 +34,6 @@ type Json = any;
 
 async function getJson<T = Json>(...args: string[]): Promise<T> {
   return JSON.parse(await cp.kubectl(...args, '-o', 'json')) as T;
-}
-
-/** Polls `probe` every 250 ms until it returns a value; fails with the last error or value after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no attempt';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      last = 'not yet';
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms (last: ${last})`);
 }
 
 e2e('the apiserver is ready and reports the pinned version', async () => {

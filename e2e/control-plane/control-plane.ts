@@ -54,6 +54,12 @@ export interface ControlPlane {
   kubectl(...args: string[]): Promise<string>;
   /** Stops the components in reverse start order, removes the routes, and the run directory unless `keep`. */
   stop(): Promise<void>;
+  /**
+   * Stops kube-apiserver and starts it again with the same flags, resolving once it is ready. Clients'
+   * watches break, and a watch resumed from a resourceVersion older than the new watch cache gets
+   * 410 Gone: what informers must survive.
+   */
+  restartApiServer(): Promise<void>;
   /** The last `lines` lines of every component's log, for a failed test's output. */
   dumpLogs(lines?: number): string;
 }
@@ -66,6 +72,8 @@ interface Component {
   child: ChildProcess;
   /** How it exited, once it has. */
   exit?: string;
+  /** Stopped on purpose (a restart): its exit is not a failure. */
+  retired?: boolean;
 }
 
 function quote(args: readonly string[]): string {
@@ -120,7 +128,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const component: Component = { name, commandLine, logFile, child };
     const onGone = (description: string): void => {
       component.exit ??= description;
-      if (!stopping) options.onUnexpectedExit?.(name, describe(component, component.exit));
+      if (!stopping && !component.retired) options.onUnexpectedExit?.(name, describe(component, component.exit));
     };
     child.on('exit', (code, signal) => onGone(`exited (${signal ?? `code ${code}`})`));
     child.on('error', (err) => onGone(`could not start: ${err.message}`));
@@ -197,7 +205,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       return res?.ok === true;
     });
 
-    const apiserver = start('kube-apiserver', bin('kube-apiserver'), [
+    const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
       `--bind-address=${API_ADDRESS}`,
       `--advertise-address=${API_ADDRESS}`,
@@ -215,8 +223,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-key-file=${sa.publicKey}`,
       `--service-account-signing-key-file=${sa.privateKey}`,
       '--allow-privileged=true',
-    ]);
-    await waitFor(apiserver, `${server}/readyz answering 200`, 90_000, async () => (await httpsStatus(`${server}/readyz`, adminTls)) === 200);
+    ];
+    const startApiServer = async (): Promise<Component> => {
+      const c = start('kube-apiserver', bin('kube-apiserver'), apiserverArgs);
+      await waitFor(c, `${server}/readyz answering 200`, 90_000, async () => (await httpsStatus(`${server}/readyz`, adminTls)) === 200);
+      return c;
+    };
+    let apiserver = await startApiServer();
 
     const controllerManager = start('kube-controller-manager', bin('kube-controller-manager'), [
       `--kubeconfig=${kcmKubeconfig}`,
@@ -264,6 +277,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         }
       },
       stop,
+      async restartApiServer() {
+        apiserver.retired = true;
+        await terminate(apiserver.child, 10_000);
+        components.splice(components.indexOf(apiserver), 1);
+        apiserver = await startApiServer();
+      },
       dumpLogs(lines = 50) {
         return components.map((c) => `----- ${c.name} (${c.exit ?? 'running'}): ${c.logFile}\n${tailFile(c.logFile, lines)}`).join('\n');
       },

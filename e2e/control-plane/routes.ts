@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { isAlive } from '../../lib/process.js';
 
 const execFileP = promisify(execFile);
 
@@ -24,15 +25,6 @@ async function ip(args: string[]): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Adds the local routes (idempotent: `replace`) and registers this process as a user of them. */
 export async function addLocalRoutes(): Promise<void> {
   for (const range of [POD_RANGE, SERVICE_RANGE]) await ip(['route', 'replace', 'local', range, 'dev', 'lo']);
@@ -46,7 +38,7 @@ export async function removeLocalRoutes(): Promise<void> {
   const others: number[] = [];
   try {
     for (const name of readdirSync(HOLDERS)) {
-      if (alive(Number(name))) others.push(Number(name));
+      if (isAlive(Number(name))) others.push(Number(name));
       else rmSync(path.join(HOLDERS, name), { force: true }); // left by a harness that was killed
     }
   } catch {

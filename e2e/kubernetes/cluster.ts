@@ -1,7 +1,7 @@
 // The cluster the Kubernetes e2e suite runs on: a real control plane with two virtual-kubelet nodes on this machine
 // (test infrastructure, e2e/control-plane and node-agent/virtual-kubelet), or any cluster named by SLUICE_E2E_KUBECONFIG.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +26,10 @@ export interface E2eCluster {
   /** kubectl apply -f - of a YAML text; rejects with kubectl's stderr (the API server's refusal). */
   kubectlApply(yaml: string): Promise<string>;
   helm(...args: string[]): Promise<string>;
+  /** Extra `helm install` arguments this cluster needs. */
+  helmInstallArgs: string[];
+  /** Restarts kube-apiserver (the local control plane only). */
+  restartApiServer?(): Promise<void>;
   /** Objects, events and logs for a failed run's output. */
   dumpState(): Promise<string>;
   stop(): Promise<void>;
@@ -63,8 +67,12 @@ interface VirtualNode {
   logDir: string;
 }
 
-function startVirtualNode(cp: ControlPlane, index: number, serviceProxy: boolean, dir: string): VirtualNode {
+/** A virtual node acts as system:node:<name>, so the Node authorizer and NodeRestriction hold it to what a kubelet may do. */
+async function startVirtualNode(cp: ControlPlane, index: number, serviceProxy: boolean, dir: string): Promise<VirtualNode> {
   const name = `node-${index}`;
+  const kubeconfig = await cp.kubeconfigFor(name, `system:node:${name}`, ['system:nodes']);
+  // The service proxy reads Services and EndpointSlices cluster-wide, as kube-proxy does.
+  if (serviceProxy) await cp.kubectl('create', 'clusterrolebinding', `sluice-e2e-${name}-proxier`, '--clusterrole=system:node-proxier', `--user=system:node:${name}`);
   const logDir = path.join(dir, name, 'logs');
   const logFile = path.join(dir, `${name}.log`);
   mkdirSync(logDir, { recursive: true });
@@ -72,7 +80,7 @@ function startVirtualNode(cp: ControlPlane, index: number, serviceProxy: boolean
     ...process.env,
     SLUICE_VIRTUAL_KUBELET_NAME: name,
     SLUICE_VIRTUAL_KUBELET_INDEX: String(index),
-    SLUICE_VIRTUAL_KUBELET_KUBECONFIG: cp.kubeconfigPath,
+    SLUICE_VIRTUAL_KUBELET_KUBECONFIG: kubeconfig,
     SLUICE_VIRTUAL_KUBELET_SERVICE_PROXY: String(serviceProxy),
     SLUICE_VIRTUAL_KUBELET_CPU: '4',
     SLUICE_VIRTUAL_KUBELET_MEMORY: '8Gi',
@@ -134,9 +142,11 @@ export async function startE2eCluster(): Promise<E2eCluster> {
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => terminate(n.child, 15_000)));
     await cp.stop();
+    // SLUICE_E2E_KEEP=1 keeps the pods' logs for a look after the run.
+    if (!process.env.SLUICE_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    nodes.push(startVirtualNode(cp, 1, true, dir), startVirtualNode(cp, 2, false, dir));
+    nodes.push(await startVirtualNode(cp, 1, true, dir), await startVirtualNode(cp, 2, false, dir));
     await waitNodesReady(parts.kubectl, nodes.map((n) => n.name), 30_000);
   } catch (err) {
     const logs = nodes.map((n) => `--- ${n.name}\n${tailFile(n.logFile, 30)}`).join('\n');
@@ -146,6 +156,7 @@ export async function startE2eCluster(): Promise<E2eCluster> {
   let activator: string | undefined;
   return {
     ...parts,
+    helmInstallArgs: [],
     description: `local control plane ${cp.server} (Kubernetes v1.36.3) with virtual nodes ${nodes.map((n) => n.name).join(', ')}`,
     async activatorUrl() {
       // The virtual kubelet's service proxy serves ClusterIPs on this machine, as kube-proxy would on a node.
@@ -168,6 +179,7 @@ export async function startE2eCluster(): Promise<E2eCluster> {
       }
       return [await describeCluster(parts.kubectl), ...logs, cp.dumpLogs(20)].join('\n');
     },
+    restartApiServer: () => cp.restartApiServer(),
     stop,
   };
 }
@@ -180,6 +192,8 @@ async function existingCluster(kubeconfig: string, binDir: string): Promise<E2eC
   return {
     ...parts,
     description: `existing cluster (SLUICE_E2E_KUBECONFIG=${kubeconfig})`,
+    // Pods have network namespaces of their own there: binding all addresses lets port-forward (via 127.0.0.1) in.
+    helmInstallArgs: ['--set', 'bindAddress=0.0.0.0'],
     async activatorUrl() {
       if (url) return url;
       const port = await freePort();

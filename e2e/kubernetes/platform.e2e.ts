@@ -1,11 +1,12 @@
 // End to end on Kubernetes: helm install, kubectl apply a Function, Ready, scale from zero through the activator, scale up
-// under load and back to zero, an invalid Function refused, an operator restart without duplicates, helm uninstall leaving
+// under load and back to zero, XDT across nodes, an invalid Function refused, an operator restart without duplicates, helm uninstall leaving
 // nothing behind. On the local harness (real control plane + virtual kubelets) or on any cluster (SLUICE_E2E_KUBECONFIG).
 /* eslint-disable @typescript-eslint/no-explicit-any -- the objects come from `kubectl -o json`, checked field by field */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startE2eCluster, type E2eCluster } from './cluster.js';
+import { until } from '../../lib/testing/until.js';
 
 const NAMESPACE = 'sluice-system';
 const RELEASE = 'sluice';
@@ -15,22 +16,6 @@ let failed = false;
 
 function step(message: string): void {
   console.log(`==> ${message}`);
-}
-
-/** Polls `check` every 250 ms until it returns a value (not undefined) or `timeoutMs` passes; throws `what` then. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
 async function json<T = any>(...args: string[]): Promise<T> {
@@ -88,7 +73,7 @@ async function guarded(body: () => Promise<void>): Promise<void> {
 test('helm install brings every component up', { timeout: 300_000 }, () =>
   guarded(async () => {
     step('helm install');
-    await cluster.helm('install', RELEASE, cluster.chartPath, '-n', NAMESPACE, '--create-namespace', '-f', cluster.valuesFile, '--wait', '--timeout', '240s');
+    await cluster.helm('install', RELEASE, cluster.chartPath, '-n', NAMESPACE, '--create-namespace', '-f', cluster.valuesFile, ...cluster.helmInstallArgs, '--wait', '--timeout', '240s');
     const deployments = await json('get', 'deployments', '-n', NAMESPACE);
     const ready = deployments.items.map((d: any) => `${d.metadata.name}=${d.status.readyReplicas ?? 0}/${d.spec.replicas}`).sort();
     step(`components: ${ready.join(' ')}`);
@@ -156,6 +141,43 @@ test('load scales a function up, and it returns to zero when the load stops', { 
     await until('sleep at zero replicas', 90_000, async () => ((await replicas('sleep')) === 0 ? true : undefined));
   }));
 
+test('XDT on Kubernetes: a producer on one node passes objects by reference to a consumer on another', { timeout: 180_000 }, () =>
+  guarded(async () => {
+    const nodes = (await json('get', 'nodes')).items.map((n: any) => n.metadata.name).sort();
+    const [producerNode, consumerNode] = [nodes[0], nodes[nodes.length - 1]];
+    step(`kubectl apply Functions xdt-producer (${producerNode}) and xdt-consumer (${consumerNode})`);
+    for (const [name, node] of [['xdt-producer', producerNode], ['xdt-consumer', consumerNode]]) {
+      await cluster.kubectlApply(functionYaml(name, 'xdt', `  placement:\n    nodeSelector:\n      kubernetes.io/hostname: ${node}\n`));
+    }
+    for (const name of ['xdt-producer', 'xdt-consumer']) {
+      await cluster.kubectl('wait', '--for=condition=Ready', `function/${name}`, '-n', 'default', '--timeout=120s');
+    }
+    step('4 × 5 MB objects, producer → consumer by reference');
+    const res = await invoke('xdt-producer', 'produce?to=xdt-consumer&bytes=5000000&count=4');
+    assert.equal(res.status, 200, res.body);
+    const { results } = JSON.parse(res.body) as { results: Array<{ status: number; expected: unknown; got: unknown; ms: number }> };
+    step(`  → ${results.map((r) => `${r.status} in ${r.ms.toFixed(0)} ms`).join(', ')}`);
+    assert.equal(results.length, 4);
+    for (const r of results) {
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.got, r.expected, 'the consumer digested exactly the object the producer sent');
+    }
+    const consumers = (await json('get', 'pods', '-n', 'default', '-l', 'sluice.dev/function=xdt-consumer')).items;
+    assert.ok(consumers.every((p: any) => p.spec.nodeName === consumerNode));
+    if (!process.env.SLUICE_E2E_KUBECONFIG) {
+      // Pod IPs are local addresses on the harness: the consumer queue-proxies' own count of bytes pulled over XDT.
+      let received = 0;
+      for (const pod of consumers) {
+        const text = await (await fetch(`http://${pod.status.podIP}:9091/metrics`)).text();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('sluice_queue_proxy_xdt_bytes_total') && line.includes('direction="received"')) received += Number(line.split(' ').pop());
+        }
+      }
+      step(`  consumer queue-proxies received ${received} bytes over XDT`);
+      assert.ok(received >= 4 * 5_000_000, `only ${received} bytes came by XDT`);
+    }
+  }));
+
 test('an invalid Function is refused by the API server with field-level messages', { timeout: 60_000 }, () =>
   guarded(async () => {
     step('kubectl apply of an invalid Function');
@@ -195,6 +217,58 @@ test('an operator restart creates no duplicate objects', { timeout: 120_000 }, (
     assert.deepEqual({ deployments: await owned('deployments'), services: await owned('services') }, before);
     await cluster.kubectl('wait', '--for=condition=Ready', 'function/hello', '-n', 'default', '--timeout=30s');
   }));
+
+test('a pod no node can take stays Pending with an event and a condition saying why, and is placed once a node fits', { timeout: 120_000 }, () =>
+  guarded(async () => {
+    step('kubectl apply Function picky (nodeSelector disktype=ssd, which no node has)');
+    await cluster.kubectlApply(functionYaml('picky', 'hello', '  placement:\n    nodeSelector:\n      disktype: ssd\n'));
+    const pending = await until('picky pod marked unschedulable', 60_000, async () => {
+      const pods = (await json('get', 'pods', '-n', 'default', '-l', 'sluice.dev/function=picky')).items;
+      const condition = pods[0]?.status?.conditions?.find((c: any) => c.type === 'PodScheduled');
+      return condition?.status === 'False' ? { pod: pods[0], condition } : undefined;
+    });
+    step(`  ${pending.pod.metadata.name}: ${pending.condition.reason}: ${pending.condition.message}`);
+    assert.equal(pending.condition.reason, 'Unschedulable');
+    assert.match(pending.condition.message, /^0\/\d+ nodes are available: .*node selector does not match: missing label disktype=ssd/);
+    const events = await json('get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${pending.pod.metadata.name},reason=FailedScheduling`);
+    assert.ok(events.items.length >= 1, 'a FailedScheduling event');
+    assert.equal(events.items[0].source.component, 'sluice-scheduler');
+
+    const nodes = (await json('get', 'nodes')).items.map((n: any) => n.metadata.name).sort();
+    const target = nodes[nodes.length - 1];
+    step(`labelling ${target} disktype=ssd`);
+    await cluster.kubectl('label', 'node', target, 'disktype=ssd', '--overwrite');
+    await cluster.kubectl('wait', '--for=condition=Ready', 'function/picky', '-n', 'default', '--timeout=60s');
+    const placed = (await json('get', 'pods', '-n', 'default', '-l', 'sluice.dev/function=picky')).items;
+    assert.deepEqual([...new Set(placed.map((p: any) => p.spec.nodeName))], [target]);
+    await cluster.kubectl('label', 'node', target, 'disktype-');
+    await cluster.kubectl('delete', 'function', 'picky', '-n', 'default', '--wait=true');
+  }));
+
+test(
+  'controllers survive an API server restart: watches resume or relist (410 Gone) and a new Function is served',
+  { timeout: 180_000, skip: process.env.SLUICE_E2E_KUBECONFIG ? 'needs the local control plane (it restarts kube-apiserver)' : false },
+  () =>
+    guarded(async () => {
+      step('restarting kube-apiserver');
+      await cluster.restartApiServer!();
+      step('kubectl apply Function echo after the restart');
+      await cluster.kubectlApply(functionYaml('echo', 'echo', '  scaling:\n    stableWindow: 6s\n    scaleToZeroGracePeriod: 1s\n'));
+      await cluster.kubectl('wait', '--for=condition=Ready', 'function/echo', '-n', 'default', '--timeout=120s');
+      const res = await until('echo answering through the activator', 60_000, async () => {
+        const r = await invoke('echo');
+        return r.status === 200 ? r : undefined;
+      });
+      step(`  echo → ${res.status} in ${res.ms.toFixed(0)} ms`);
+      // The operator still reacts to changes of Functions that existed before the restart.
+      await cluster.kubectlApply(functionYaml('hello', 'hello', '  containerConcurrency: 7\n  scaling:\n    stableWindow: 6s\n    scaleToZeroGracePeriod: 1s\n'));
+      await until('hello Deployment updated to containerConcurrency 7', 60_000, async () => {
+        const d = await json('get', 'deployment', 'hello-sluice', '-n', 'default');
+        const qp = d.spec.template.spec.containers.find((c: any) => c.name === 'queue-proxy');
+        return qp.env.some((e: any) => e.name === 'SLUICE_QUEUE_PROXY_CONTAINER_CONCURRENCY' && e.value === '7') ? true : undefined;
+      });
+    }),
+);
 
 test('helm uninstall leaves no Sluice objects behind', { timeout: 180_000 }, () =>
   guarded(async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { REPO_ROOT, eventually, fn, writeTempFile } from './cluster-helpers.js';
+import { isAlive } from '../../lib/process.js';
 
 const SLUICE = path.join(REPO_ROOT, 'dist/cli/sluice.js');
 const run = promisify(execFile);
@@ -38,14 +39,6 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('sluice up rejects an invalid Functions file before starting anything, naming the file and the field', async () => {
   const file = writeTempFile('bad.yaml', fn('bad', 'hello', '  containerConcurrency: -2\n'));
@@ -115,7 +108,7 @@ test('sluice up serves, status and invoke see it, and Ctrl-C leaves no process b
     up.kill('SIGINT');
     const [code] = (await once(up, 'exit')) as [number];
     assert.equal(code, 0);
-    const leftovers = tree.filter(alive);
+    const leftovers = tree.filter(isAlive);
     assert.deepEqual(leftovers, [], 'processes outlived sluice up');
     const after = await run(process.execPath, [SLUICE, 'status'], { env }).then(
       () => ({ code: 0, stderr: '' }),
@@ -143,6 +136,6 @@ test('killing sluice up with SIGKILL still leaves no process behind', async () =
   const tree = descendants(up.pid!);
   up.kill('SIGKILL');
   await once(up, 'exit');
-  const gone = await eventually(() => tree.filter(alive).length === 0, 5_000);
-  assert.ok(gone, `orphans left: ${tree.filter(alive).join(', ')}`);
+  const gone = await eventually(() => tree.filter(isAlive).length === 0, 5_000);
+  assert.ok(gone, `orphans left: ${tree.filter(isAlive).join(', ')}`);
 });

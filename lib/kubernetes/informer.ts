@@ -2,6 +2,7 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { ReconnectBackoff } from '../reconnect-backoff.js';
+import { apiErrorMessage } from './client.js';
 
 export interface InformerHandlers<T extends KubernetesObject> {
   onAdd?(obj: T): void;
@@ -36,12 +37,18 @@ export class Informer<T extends KubernetesObject> {
     if (options.onAdd) this.inner.on('add', options.onAdd);
     if (options.onUpdate) this.inner.on('update', options.onUpdate);
     if (options.onDelete) this.inner.on('delete', options.onDelete);
+    // A connect with no resource version is a relist: the first list, or 410 Gone (history compacted, new watch cache).
+    let listed = false;
+    this.inner.on('connect', () => {
+      if (this.inner.latestResourceVersion() !== '') return;
+      if (listed) options.logger.info(`${options.what}: relisting (resource version expired or watch lost)`);
+      listed = true;
+    });
     // client-node stops on any error but 410; a controller must keep watching, so restart with backoff.
     this.inner.on('error', (err: unknown) => {
       this.failedSinceStart = true;
       if (this.stopped) return;
-      const message = err instanceof Error ? err.message : String(err);
-      options.logger.warn({ err: message, delayMs: this.backoff.nextDelayMs }, `${options.what} watch failed; restarting`);
+      options.logger.warn({ err: apiErrorMessage(err), delayMs: this.backoff.nextDelayMs }, `${options.what} watch failed; restarting`);
       this.backoff.schedule(() => void this.run());
     });
   }
@@ -58,7 +65,7 @@ export class Informer<T extends KubernetesObject> {
       await this.inner.start();
     } catch (err) {
       this.failedSinceStart = true;
-      this.options.logger.warn({ err: (err as Error).message }, `${this.options.what} list failed; retrying`);
+      this.options.logger.warn({ err: apiErrorMessage(err) }, `${this.options.what} list failed; retrying`);
       this.backoff.schedule(() => void this.run());
       return;
     }
