@@ -7,8 +7,9 @@ import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from '../lib/http/proxy.
 import type { Logger } from '../lib/logger.js';
 import type { Platform } from '../lib/platform/types.js';
 import type { StatsReporter } from '../lib/stats-reporter.js';
+import { ReferenceCodec } from '../lib/xdt/reference.js';
 import { startAdminServer } from './admin-server.js';
-import { retryAfterSeconds, type ActivatorConfig } from './config.js';
+import { retryAfterSeconds, xdtClusterKey, type ActivatorConfig } from './config.js';
 import { FunctionTable } from './function-table.js';
 import type { RandomSource } from './lb-policy.js';
 import { createActivatorMetrics } from './metrics.js';
@@ -41,6 +42,8 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
   const { platform, statsReporter, logger, registry } = deps;
   const now = (): number => performance.now();
   let draining = false;
+  // The cluster key first: a bad one stops the activator before it listens.
+  const xdtKey = xdtClusterKey(config);
 
   const pools = new UpstreamPools({ ...DEFAULT_UPSTREAM_POOL_OPTIONS, connectionsPerUpstream: config.connectionsPerInstance });
   // The table and the metrics refer to each other: gauges read the table at scrape time.
@@ -64,6 +67,7 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
     logger,
     now,
     isDraining: () => draining,
+    xdtCodec: xdtKey ? new ReferenceCodec(xdtKey) : undefined,
   });
 
   // Order: state first (watches fill the table), then servers, then the loops that report it.
@@ -134,7 +138,7 @@ export async function startActivator(config: ActivatorConfig, deps: ActivatorDep
     scaleWatcher.start();
   }
 
-  logger.info({ port: traffic.port, adminPort: admin.port, domain: config.domain }, 'activator listening');
+  logger.info({ port: traffic.port, adminPort: admin.port, domain: config.domain, localityRouting: xdtKey !== undefined }, 'activator listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,8 +1,14 @@
 // Tests for activator config: defaults, parsing and errors that name the key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { rawConfigFromEnv } from '../lib/config.js';
-import { defaultConfig, loadConfig, retryAfterSeconds, type ActivatorConfig } from './config.js';
+import { generateClusterKey } from '../lib/xdt/reference.js';
+import { defaultConfig, loadConfig, retryAfterSeconds, xdtClusterKey, type ActivatorConfig } from './config.js';
+
+const KEY = generateClusterKey();
 
 test('defaults', () => {
   const want: ActivatorConfig = {
@@ -21,6 +27,8 @@ test('defaults', () => {
     reportingPeriodMs: 1_000,
     connectionsPerInstance: 256,
     drainTimeoutMs: 30_000,
+    xdtKeyFile: '',
+    xdtKey: '',
   };
   assert.deepEqual(defaultConfig(), want);
   assert.deepEqual(loadConfig({}), want);
@@ -44,6 +52,8 @@ test('every key parses from env', () => {
     SLUICE_ACTIVATOR_REPORTING_PERIOD: '250ms',
     SLUICE_ACTIVATOR_CONNECTIONS_PER_INSTANCE: '8',
     SLUICE_ACTIVATOR_DRAIN_TIMEOUT: '0s',
+    SLUICE_ACTIVATOR_XDT_KEY_FILE: '/run/sluice/xdt.key',
+    SLUICE_ACTIVATOR_XDT_KEY: KEY.toString('base64'),
   };
   const got = loadConfig(rawConfigFromEnv('ACTIVATOR', env));
   assert.deepEqual(got, {
@@ -62,6 +72,8 @@ test('every key parses from env', () => {
     reportingPeriodMs: 250,
     connectionsPerInstance: 8,
     drainTimeoutMs: 0,
+    xdtKeyFile: '/run/sluice/xdt.key',
+    xdtKey: KEY.toString('base64'),
   });
   assert.equal(retryAfterSeconds(got), 3);
 });
@@ -76,6 +88,7 @@ const errorRows: Array<{ name: string; input: Record<string, string>; want: RegE
   { name: 'bad platform address', input: { 'platform-address': 'nowhere' }, want: /platform-address = nowhere, must be host:port/ },
   { name: 'bad domain', input: { domain: 'under_score.local' }, want: /domain = under_score.local, must be a DNS name/ },
   { name: 'same ports', input: { port: '9000', 'admin-port': '9000' }, want: /admin-port = 9000, must differ from port/ },
+  { name: 'xdt key too short', input: { 'xdt-key': 'c2hvcnQ' }, want: /xdt-key: the XDT cluster key must be 32 bytes in base64, got 5 bytes/ },
 ];
 
 for (const row of errorRows) {
@@ -83,3 +96,28 @@ for (const row of errorRows) {
     assert.throws(() => loadConfig(row.input), row.want);
   });
 }
+
+test('the XDT cluster key: none (locality routing off), the key text, or the key file; the text wins', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-activator-config-'));
+  const file = path.join(dir, 'xdt.key');
+  writeFileSync(file, `${KEY.toString('base64url')}\n`, { mode: 0o600 });
+  const other = generateClusterKey();
+  assert.equal(xdtClusterKey(loadConfig({})), undefined);
+  assert.deepEqual(xdtClusterKey(loadConfig({ 'xdt-key-file': file })), KEY);
+  assert.deepEqual(xdtClusterKey(loadConfig({ 'xdt-key': KEY.toString('base64') })), KEY);
+  assert.deepEqual(xdtClusterKey(loadConfig({ 'xdt-key-file': file, 'xdt-key': other.toString('base64') })), other);
+  // "" is "none", as for the queue-proxy: how SLUICE_ACTIVATOR_XDT_KEY_FILE= turns it off under sluice up.
+  assert.equal(xdtClusterKey(loadConfig({ 'xdt-key-file': '' })), undefined);
+});
+
+test('an unreadable or malformed key file stops the activator, naming the key (never the key text)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-activator-config-'));
+  const bad = path.join(dir, 'bad.key');
+  writeFileSync(bad, 'not-a-key');
+  assert.throws(() => xdtClusterKey(loadConfig({ 'xdt-key-file': path.join(dir, 'missing.key') })), /activator: xdt-key-file = .*missing\.key, cannot be read/);
+  assert.throws(() => xdtClusterKey(loadConfig({ 'xdt-key-file': bad })), /activator: xdt-key-file = .*bad\.key: the XDT cluster key must be 32 bytes/);
+  assert.throws(
+    () => loadConfig({ 'xdt-key': 'bm90IGEga2V5' }),
+    (err: Error) => /xdt-key: /.test(err.message) && !err.message.includes('bm90IGEga2V5'),
+  );
+});

@@ -1,5 +1,7 @@
 // Activator configuration: defaults, parsing from kebab-case keys (env SLUICE_ACTIVATOR_<KEY>) and validation.
+import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
+import { parseClusterKey } from '../lib/xdt/reference.js';
 import { PLATFORM_KINDS, type PlatformKind } from '../lib/platform/create.js';
 
 export interface ActivatorConfig {
@@ -32,6 +34,13 @@ export interface ActivatorConfig {
   connectionsPerInstance: number;
   /** How long a drain waits for in-flight and queued requests before closing anyway. */
   drainTimeoutMs: number;
+  /**
+   * File holding the XDT cluster key, for locality-aware routing (the activator reads the producer's node from a
+   * reference); "" and no xdtKey = locality routing off.
+   */
+  xdtKeyFile: string;
+  /** The XDT cluster key itself (base64), as a Kubernetes Secret passes it; wins over xdtKeyFile. */
+  xdtKey: string;
 }
 
 const COMPONENT = 'activator';
@@ -58,6 +67,8 @@ export function defaultConfig(): ActivatorConfig {
     reportingPeriodMs: 1_000,
     connectionsPerInstance: 256,
     drainTimeoutMs: 30_000,
+    xdtKeyFile: '',
+    xdtKey: '',
   };
 }
 
@@ -93,12 +104,47 @@ export function loadConfig(raw: RawConfig): ActivatorConfig {
     reportingPeriodMs: r.durationMs('reporting-period', d.reportingPeriodMs, 10, 60_000),
     connectionsPerInstance: r.int('connections-per-instance', d.connectionsPerInstance, 1, 65_536),
     drainTimeoutMs: r.durationMs('drain-timeout', d.drainTimeoutMs, 0, 3_600_000),
+    xdtKeyFile: r.string('xdt-key-file', d.xdtKeyFile),
+    xdtKey: r.string('xdt-key', d.xdtKey),
   };
+  if (config.xdtKey !== '') {
+    try {
+      parseClusterKey(config.xdtKey);
+    } catch (err) {
+      throw new ConfigError(`${COMPONENT}: xdt-key: ${(err as Error).message}`);
+    }
+  }
   if (config.port !== 0 && config.port === config.adminPort) {
     throw new ConfigError(`${COMPONENT}: admin-port = ${config.adminPort}, must differ from port`);
   }
   r.rejectUnknown();
   return config;
+}
+
+/**
+ * The XDT cluster key from xdt-key, else from the file xdt-key-file; undefined when both are "" (locality routing off).
+ * Read at start: an unreadable file or a bad key stops the activator with a ConfigError naming the key.
+ */
+export function xdtClusterKey(config: Pick<ActivatorConfig, 'xdtKeyFile' | 'xdtKey'>): Buffer | undefined {
+  if (config.xdtKey !== '') {
+    try {
+      return parseClusterKey(config.xdtKey);
+    } catch (err) {
+      throw new ConfigError(`${COMPONENT}: xdt-key: ${(err as Error).message}`);
+    }
+  }
+  if (config.xdtKeyFile === '') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(config.xdtKeyFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${COMPONENT}: xdt-key-file = ${config.xdtKeyFile}, cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    return parseClusterKey(text);
+  } catch (err) {
+    throw new ConfigError(`${COMPONENT}: xdt-key-file = ${config.xdtKeyFile}: ${(err as Error).message}`);
+  }
 }
 
 /** Retry-After is whole seconds; never advertise 0. */

@@ -1,5 +1,6 @@
-// Activator metrics on an injected prom-client Registry: requests, latency, queue and in-flight gauges, pokes, desired scale.
+// Activator metrics on an injected prom-client Registry: requests, latency, queue and in-flight gauges, pokes, desired scale, locality decisions.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LOCALITY_OUTCOMES } from './locality.js';
 
 /** Bounded values of the code_class label ('aborted' = the client left before an answer). */
 export type CodeClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
@@ -26,6 +27,8 @@ export interface ActivatorMetrics {
   queueFull: Counter<'namespace' | 'function'>;
   pokes: Counter<'namespace' | 'function'>;
   desiredInstances: Gauge<'namespace' | 'function'>;
+  /** Routing decisions for requests carrying an XDT reference, by outcome (local | remote | no-preference). */
+  localityDecisions: Counter<'namespace' | 'function' | 'outcome'>;
   /** Drops every series of a deleted function. */
   forget(namespace: string, name: string): void;
 }
@@ -84,6 +87,12 @@ export function createActivatorMetrics(registry: Registry, load: LoadSource): Ac
     labelNames: FUNCTION_LABELS,
     registers: [registry],
   });
+  const localityDecisions = new Counter({
+    name: 'sluice_activator_locality_decisions_total',
+    help: 'Routing decisions for requests carrying an XDT reference: local (an instance on the producer\'s node), remote (none there could take it now), no-preference (locality routing off, or the reference unreadable).',
+    labelNames: [...FUNCTION_LABELS, 'outcome'] as const,
+    registers: [registry],
+  });
   return {
     requests,
     requestDuration,
@@ -92,12 +101,14 @@ export function createActivatorMetrics(registry: Registry, load: LoadSource): Ac
     queueFull,
     pokes,
     desiredInstances,
+    localityDecisions,
     forget(namespace, name) {
       const labels = { namespace, function: name };
       for (const code_class of ['1xx', '2xx', '3xx', '4xx', '5xx', 'aborted'] as const) requests.remove({ ...labels, code_class });
       requestDuration.remove(labels);
       queueFull.remove(labels);
       pokes.remove(labels);
+      for (const outcome of LOCALITY_OUTCOMES) localityDecisions.remove({ ...labels, outcome });
     },
   };
 }

@@ -7,7 +7,9 @@ import { headerValue } from '../lib/http/headers.js';
 import { ForwardError, forwardHttp1, forwardHttp2, type UpstreamPools } from '../lib/http/proxy.js';
 import type { Logger } from '../lib/logger.js';
 import type { StatsReporter } from '../lib/stats-reporter.js';
+import type { ReferenceCodec } from '../lib/xdt/reference.js';
 import type { FunctionEntry, FunctionTable } from './function-table.js';
+import { localityOutcome, producerNode, XDT_REF_HEADER, type LocalityOutcome } from './locality.js';
 import { shouldPoke } from './poke-policy.js';
 import { MeteredBody } from './metered-body.js';
 import { codeClass, type ActivatorMetrics } from './metrics.js';
@@ -30,6 +32,13 @@ export interface RequestHandlerOptions {
   /** Monotonic clock in ms. */
   now: () => number;
   isDraining: () => boolean;
+  /** Opens XDT references for locality-aware routing; undefined = off (no cluster key). */
+  xdtCodec?: ReferenceCodec;
+}
+
+/** Locality of one request that carries an XDT reference: the node to prefer, if the reference told one. */
+interface Locality {
+  preferredNode: string | undefined;
 }
 
 /** The client left before it got an answer; nothing is sent. */
@@ -187,6 +196,8 @@ export class RequestHandler {
     const hasBody = declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
     let body: MeteredBody | null = null;
     let status = 0;
+    // Only HTTP/1.1 carries objects by reference (an h2c request's reference is passed on untouched).
+    const locality = this.locality(headerValue(req.headers[XDT_REF_HEADER]), entry);
     try {
       status = await this.withRetries(
         entry,
@@ -202,6 +213,7 @@ export class RequestHandler {
           });
         },
         () => body === null || !body.pulled,
+        locality,
       );
     } catch (err) {
       status = this.answerHttp1(req, res, err, entry, body, presence);
@@ -317,11 +329,15 @@ export class RequestHandler {
     presence: ClientPresence,
     attemptOn: (endpoint: TrackedEndpoint) => Promise<number>,
     replayable: () => boolean,
+    locality?: Locality,
   ): Promise<number> {
     const { throttler } = entry;
+    const preferredNode = locality?.preferredNode;
     for (let attempt = 1; ; attempt++) {
-      const endpoint = throttler.tryAcquire() ?? (await throttler.wait({ signal: presence.signal(), front: attempt > 1 }));
+      const endpoint =
+        throttler.tryAcquire(preferredNode) ?? (await throttler.wait({ signal: presence.signal(), front: attempt > 1, preferredNode }));
       try {
+        if (locality) this.countLocality(entry, localityOutcome(preferredNode, endpoint.node));
         if (presence.gone) throw new ClientGoneError();
         return await attemptOn(endpoint);
       } catch (err) {
@@ -336,6 +352,18 @@ export class RequestHandler {
         throttler.release(endpoint);
       }
     }
+  }
+
+  /** Undefined for a request without an XDT reference; else the producer's node when the reference can be read. */
+  private locality(reference: string | undefined, entry: FunctionEntry): Locality | undefined {
+    if (reference === undefined) return undefined;
+    const { xdtCodec } = this.options;
+    // Wall-clock ms, as the queue-proxy that minted the reference wrote its expiry.
+    return { preferredNode: xdtCodec ? producerNode(xdtCodec, reference, entry.namespace, Date.now()) : undefined };
+  }
+
+  private countLocality(entry: FunctionEntry, outcome: LocalityOutcome): void {
+    this.options.metrics.localityDecisions.inc({ namespace: entry.namespace, function: entry.name, outcome });
   }
 
   /** Counts the request into the function's load and pokes the autoscaler if the function is at zero. */

@@ -2,11 +2,14 @@
 import { SluiceError } from '../lib/errors.js';
 import type { Endpoint } from '../lib/platform/types.js';
 import { createLbPolicy, lbPolicyNameFor, type LbPolicy, type LbTarget, type RandomSource } from './lb-policy.js';
+import { pickPreferringNode } from './locality.js';
 import { WaiterQueue, type QueueNode } from './waiter-queue.js';
 
 /** One instance as the throttler tracks it; the handle a caller holds while its request is in flight. */
 export interface TrackedEndpoint extends LbTarget {
   readonly endpoint: Endpoint;
+  /** The instance's node (endpoint.node), for locality-aware routing. */
+  readonly node: string;
   /** `http://ip:port` of the instance's queue-proxy. */
   readonly origin: string;
   inFlight: number;
@@ -37,6 +40,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Queue at the head: a request being retried keeps its turn. */
   front?: boolean;
+  /** Prefer an instance on this node when one has a free slot (locality-aware routing). */
+  preferredNode?: string;
 }
 
 interface Waiter extends QueueNode {
@@ -45,6 +50,7 @@ interface Waiter extends QueueNode {
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  preferredNode: string | undefined;
 }
 
 /** A dropped endpoint usually refused a connection because its instance stopped; the platform will say so soon. */
@@ -119,10 +125,13 @@ export class Throttler {
     return this.policy.name;
   }
 
-  /** Takes a slot now if one is free and nobody waits (arrivals never overtake waiters). */
-  tryAcquire(): TrackedEndpoint | undefined {
+  /**
+   * Takes a slot now if one is free and nobody waits (arrivals never overtake waiters), on `preferredNode`
+   * when an instance there has one.
+   */
+  tryAcquire(preferredNode?: string): TrackedEndpoint | undefined {
     if (this.queue.length > 0 || this.closedWith) return undefined;
-    return this.take();
+    return this.take(preferredNode);
   }
 
   /** Waits for a slot; rejects with QUEUE_FULL, NO_CAPACITY, the close error, or the signal's reason. */
@@ -131,7 +140,17 @@ export class Throttler {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<TrackedEndpoint>((resolve, reject) => {
-      const waiter: Waiter = { prev: undefined, next: undefined, queued: false, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const waiter: Waiter = {
+        prev: undefined,
+        next: undefined,
+        queued: false,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        preferredNode: options.preferredNode,
+      };
       const added = options.front ? this.queue.unshift(waiter) : this.queue.push(waiter);
       if (!added) {
         reject(
@@ -218,8 +237,8 @@ export class Throttler {
     return this.active.map((endpoint) => endpoint.origin);
   }
 
-  private take(): TrackedEndpoint | undefined {
-    const pick = this.policy.pick(this.active);
+  private take(preferredNode: string | undefined): TrackedEndpoint | undefined {
+    const pick = pickPreferringNode(this.active, preferredNode, this.policy);
     if (pick.kind === 'queue') return undefined;
     pick.endpoint.inFlight++;
     this.inFlightCount++;
@@ -227,8 +246,8 @@ export class Throttler {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
-      const endpoint = this.take();
+    for (let head = this.queue.peek(); head; head = this.queue.peek()) {
+      const endpoint = this.take(head.preferredNode);
       if (!endpoint) return;
       const waiter = this.queue.shift() as Waiter;
       this.clearWaiter(waiter);
@@ -259,7 +278,7 @@ export class Throttler {
         this.quarantinedUntil.delete(key);
       }
       const existing = this.tracked.get(key);
-      next.set(key, existing ?? { endpoint, origin: endpointOrigin(endpoint), inFlight: 0, capacity, active: true });
+      next.set(key, existing ?? { endpoint, node: endpoint.node, origin: endpointOrigin(endpoint), inFlight: 0, capacity, active: true });
     }
     // Forget quarantines of endpoints the platform no longer lists, so the map stays bounded.
     for (const key of this.quarantinedUntil.keys()) {

@@ -98,7 +98,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const schedulerAddress = `${host}:${schedulerPort}`;
   const ingressUrl = `http://${host}:${activatorPort}`;
 
-  // The cluster's XDT key: only queue-proxies read it (0600). Sockets live in a short path (Unix sockets allow ~107 bytes).
+  // The cluster's XDT key: only trusted components read it (0600): the queue-proxies, and the activator for
+  // locality-aware routing. Sockets live in a short path (Unix sockets allow ~107 bytes).
   const xdtKeyFile = path.join(logDir, 'xdt.key');
   writeFileSync(xdtKeyFile, generateClusterKey().toString('base64url'), { mode: 0o600 });
   const xdtSocketRoot = mkdtempSync(path.join(os.tmpdir(), 'sluice-xdt-'));
@@ -182,6 +183,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       SLUICE_ACTIVATOR_DOMAIN: options.domain,
       SLUICE_ACTIVATOR_PLATFORM_ADDRESS: platformAddress,
       SLUICE_ACTIVATOR_AUTOSCALER_ADDRESS: autoscalerAddress,
+      // Locality-aware routing; SLUICE_ACTIVATOR_XDT_KEY_FILE="" in the environment turns it off.
+      SLUICE_ACTIVATOR_XDT_KEY_FILE: options.env?.SLUICE_ACTIVATOR_XDT_KEY_FILE ?? process.env.SLUICE_ACTIVATOR_XDT_KEY_FILE ?? xdtKeyFile,
     });
     const timeoutMs = options.startTimeoutMs ?? 20_000;
     const failure = new Promise<never>((_, reject) => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { ProtoGrpcType as AutoscalerProto } from '../protos/generated/autoscaler.js';
 import type { ProtoGrpcType as NodeAgentProto } from '../protos/generated/node_agent.js';
 import type { ProtoGrpcType as PlatformProto } from '../protos/generated/platform.js';
+import type { ProtoGrpcType as PmProto } from '../protos/generated/pm.js';
 import type { ProtoGrpcType as SchedulerProto } from '../protos/generated/scheduler.js';
 import type { ProtoGrpcType as XdtProto } from '../protos/generated/xdt.js';
 
@@ -41,6 +42,7 @@ function load<T>(file: string): T {
 export const loadAutoscalerProto = (): AutoscalerProto => load<AutoscalerProto>('autoscaler.proto');
 export const loadNodeAgentProto = (): NodeAgentProto => load<NodeAgentProto>('node_agent.proto');
 export const loadPlatformProto = (): PlatformProto => load<PlatformProto>('platform.proto');
+export const loadPmProto = (): PmProto => load<PmProto>('pm.proto');
 export const loadSchedulerProto = (): SchedulerProto => load<SchedulerProto>('scheduler.proto');
 export const loadXdtProto = (): XdtProto => load<XdtProto>('xdt.proto');
 

@@ -27,6 +27,16 @@ test('defaults', () => {
     xdtSocketDir: path.join(os.tmpdir(), 'sluice-xdt'),
     xdtDrainTimeoutMs: 120_000,
     activatorUrl: '',
+    pm: {
+      mode: 'auto',
+      dir: '',
+      bandwidthScale: 0.05,
+      writerLimit: undefined,
+      agingMs: 2_000,
+      writerThresholdBytes: 64 * 1024,
+      stateFile: path.join(os.tmpdir(), 'sluice-pm-state', 'node-1.json'),
+      leaseMs: 15 * 60_000,
+    },
   });
   // Compiled: dist/node-agent/config.js → dist/queue-proxy/main.js.
   assert.ok(config.queueProxyScript.endsWith(path.join('dist', 'queue-proxy', 'main.js')), config.queueProxyScript);
@@ -52,6 +62,14 @@ test('loadConfig from env', () => {
     SLUICE_NODE_AGENT_XDT_SOCKET_DIR: '/run/sluice-xdt',
     SLUICE_NODE_AGENT_XDT_DRAIN_TIMEOUT: '1m',
     SLUICE_NODE_AGENT_ACTIVATOR_URL: 'http://127.0.0.1:8080',
+    SLUICE_NODE_AGENT_PM_MODE: 'emulated',
+    SLUICE_NODE_AGENT_PM_DIR: '/dev/shm/pm-7',
+    SLUICE_NODE_AGENT_PM_BANDWIDTH_SCALE: '0.1',
+    SLUICE_NODE_AGENT_PM_WRITER_LIMIT: '3',
+    SLUICE_NODE_AGENT_PM_AGING: '500ms',
+    SLUICE_NODE_AGENT_PM_WRITER_THRESHOLD: '1Mi',
+    SLUICE_NODE_AGENT_PM_STATE_FILE: '/var/lib/sluice/pm.json',
+    SLUICE_NODE_AGENT_PM_SLOT_LEASE: '1m',
   };
   assert.deepEqual(loadConfig(rawConfigFromEnv('NODE_AGENT', env)), {
     name: 'node-7',
@@ -74,7 +92,18 @@ test('loadConfig from env', () => {
     xdtSocketDir: '/run/sluice-xdt',
     xdtDrainTimeoutMs: 60_000,
     activatorUrl: 'http://127.0.0.1:8080',
+    pm: {
+      mode: 'emulated',
+      dir: '/dev/shm/pm-7',
+      bandwidthScale: 0.1,
+      writerLimit: 3,
+      agingMs: 500,
+      writerThresholdBytes: 2 ** 20,
+      stateFile: '/var/lib/sluice/pm.json',
+      leaseMs: 60_000,
+    },
   });
+  assert.equal(loadConfig({ 'pm-writer-limit': 'unbounded' }).pm.writerLimit, Infinity);
   assert.equal(loadConfig({ memory: '1048576' }).memoryBytes, 1048576);
   // A range off loopback, for nodes in network namespaces (the XDT bench's shaped topology).
   assert.equal(loadConfig({ index: '2', subnet: '10.214.2' }).subnet, '10.214.2');
@@ -95,6 +124,8 @@ test('loadConfig rejects bad values naming the key', () => {
     { name: 'drain timeout', input: { 'drain-timeout': 'soon' }, want: /drain-timeout = soon, must be a duration in \[0s; 1h\]/ },
     { name: 'warm queue-proxies', input: { 'warm-queue-proxies': '17' }, want: /warm-queue-proxies = 17, must be an integer in \[0; 16\]/ },
     { name: 'name', input: { name: 'Node_1' }, want: /name = Node_1, must be a DNS name/ },
+    { name: 'pm mode', input: { 'pm-mode': 'nvme' }, want: /pm-mode = nvme, must be one of auto, dax, emulated, plain, off/ },
+    { name: 'pm writer limit', input: { 'pm-writer-limit': '0' }, want: /pm-writer-limit = 0, must be auto, unbounded or an integer in \[1; 10000\]/ },
     { name: 'unknown key', input: { 'max-instance': '3' }, want: /unknown config key "max-instance"/ },
   ];
   for (const row of rows) {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, ConfigReader } from '../lib/config.js';
 import type { RawConfig } from '../lib/config.js';
 import { parseBytes } from '../lib/quantity.js';
+import { DEFAULT_BANDWIDTH_SCALE } from './pm/contention-model.js';
 
 export interface NodeAgentConfig {
   name: string;
@@ -40,6 +41,27 @@ export interface NodeAgentConfig {
   xdtDrainTimeoutMs: number;
   /** Ingress URL functions call for XDT invoke (SLUICE_ACTIVATOR_URL); "" = not set. */
   activatorUrl: string;
+  pm: PmConfig;
+}
+
+/** The node's persistent memory (node-agent/pm/). */
+export interface PmConfig {
+  /** auto: DAX when the directory is on a DAX mount, else the emulated device; off: no PM on this node. */
+  mode: 'auto' | 'dax' | 'emulated' | 'plain' | 'off';
+  /** PM files directory; "" = /dev/shm/sluice-pm/<node> (tmpfs, for the emulation). */
+  dir: string;
+  /** The emulated device runs the published curve at this fraction of its bandwidth (see node-agent/pm/README.md). */
+  bandwidthScale: number;
+  /** Writers admitted at once: undefined = calibrated at start, Infinity = unbounded (admission off). */
+  writerLimit: number | undefined;
+  /** A writer waiting this long goes ahead of fairness: the bound on any writer's wait. */
+  agingMs: number;
+  /** Predicted PM bytes written per invocation from which a function is a writer. */
+  writerThresholdBytes: number;
+  /** Where the profiles are kept across restarts. */
+  stateFile: string;
+  /** An admitted invocation never released (its queue-proxy died) frees its slot after this. */
+  leaseMs: number;
 }
 
 const COMPONENT = 'node-agent';
@@ -75,6 +97,28 @@ function memoryBytes(r: ConfigReader, fallback: number): number {
   return bytes;
 }
 
+function loadPmConfig(r: ConfigReader, node: string): PmConfig {
+  const limitText = r.string('pm-writer-limit', 'auto');
+  let writerLimit: number | undefined;
+  if (limitText === 'unbounded') writerLimit = Infinity;
+  else if (limitText !== 'auto') {
+    writerLimit = Number(limitText);
+    if (!Number.isInteger(writerLimit) || writerLimit < 1 || writerLimit > 10_000) {
+      throw new ConfigError(`${COMPONENT}: pm-writer-limit = ${limitText}, must be auto, unbounded or an integer in [1; 10000]`);
+    }
+  }
+  return {
+    mode: r.string('pm-mode', 'auto', ['auto', 'dax', 'emulated', 'plain', 'off']) as PmConfig['mode'],
+    dir: r.string('pm-dir', ''),
+    bandwidthScale: r.number('pm-bandwidth-scale', DEFAULT_BANDWIDTH_SCALE, 1e-6, 1),
+    writerLimit,
+    agingMs: r.durationMs('pm-aging', 2_000, 1, 3_600_000),
+    writerThresholdBytes: r.bytes('pm-writer-threshold', 64 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    leaseMs: r.durationMs('pm-slot-lease', 15 * 60_000, 1_000, 24 * 3_600_000),
+    stateFile: path.resolve(r.string('pm-state-file', path.join(os.tmpdir(), 'sluice-pm-state', `${node}.json`))),
+  };
+}
+
 export function loadConfig(raw: RawConfig): NodeAgentConfig {
   const r = new ConfigReader(raw, COMPONENT);
   const index = r.int('index', 1, 1, 254);
@@ -102,6 +146,7 @@ export function loadConfig(raw: RawConfig): NodeAgentConfig {
     xdtSocketDir: path.resolve(r.string('xdt-socket-dir', path.join(os.tmpdir(), 'sluice-xdt'))),
     xdtDrainTimeoutMs: r.durationMs('xdt-drain-timeout', 2 * 60_000, 0, 24 * 3_600_000),
     activatorUrl: r.string('activator-url', ''),
+    pm: loadPmConfig(r, r.string('name', 'node-1')),
   };
   r.rejectUnknown();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(config.name)) {

@@ -31,6 +31,8 @@ export function testConfig(index: number, overrides: Partial<NodeAgentConfig> = 
     drainTimeoutMs: 2_000,
     // Tests of warm spares opt in; the others count the processes they start.
     warmQueueProxies: 0,
+    // PM tests opt in: a calibration sweep at every start would only slow the others down.
+    pm: { ...defaultConfig().pm, mode: 'off' },
     ...overrides,
   };
   return { config, cleanup: () => rmSync(logDir, { recursive: true, force: true }) };

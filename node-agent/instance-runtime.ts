@@ -87,6 +87,8 @@ export interface RuntimeDeps {
   probeIntervals?: ProbeIntervals;
   /** Environment the children inherit (minus the agent's SLUICE_* settings); process.env when absent. */
   env?: NodeJS.ProcessEnv;
+  /** The node's PM (directory, and the agent's PmNode address once it listens); absent = no PM on this node. */
+  pm?: { dir: string; address: () => string };
 }
 
 type ProcessRole = 'function server' | 'queue-proxy';
@@ -246,6 +248,7 @@ export class InstanceRuntime {
         nodeBinary: process.execPath,
         node: this.config.name,
         xdt: { keyFile: this.config.xdtKeyFile, socketDir: this.config.xdtSocketDir, drainTimeoutMs: this.config.xdtDrainTimeoutMs, activatorUrl: this.config.activatorUrl },
+        pm: this.deps.pm ? { dir: this.deps.pm.dir, address: this.deps.pm.address() } : undefined,
       });
       if (this.config.xdtKeyFile !== '') mkdirSync(this.config.xdtSocketDir, { recursive: true, mode: 0o700 });
       mkdirSync(this.config.logDir, { recursive: true });

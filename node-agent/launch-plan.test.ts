@@ -44,6 +44,16 @@ test('launchPlan', () => {
       },
     },
     {
+      name: 'PM on the node: functions get its directory and the agent address, the queue-proxy asks it for admission',
+      input: input({ container: { command: ['node', 'server.js'] } }, { pm: { dir: '/dev/shm/sluice-pm/node-5', address: '127.0.5.1:8070' } }),
+      want: (plan) => {
+        assert.equal(plan.functionServer.env.SLUICE_PM_DIR, '/dev/shm/sluice-pm/node-5');
+        assert.equal(plan.functionServer.env.SLUICE_PM_ADDRESS, '127.0.5.1:8070');
+        assert.equal(plan.queueProxyConfig['pm-address'], '127.0.5.1:8070');
+        assert.equal(plan.queueProxy.env.SLUICE_QUEUE_PROXY_PM_ADDRESS, '127.0.5.1:8070');
+      },
+    },
+    {
       name: 'XDT off: no key, no socket, nothing for the SDK',
       input: input({ container: { command: ['node', 'server.js'] } }),
       want: (plan) => {

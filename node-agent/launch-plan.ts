@@ -45,6 +45,8 @@ export interface LaunchInput {
   node: string;
   /** XDT: "" keyFile = off. */
   xdt: { keyFile: string; socketDir: string; drainTimeoutMs: number; activatorUrl: string };
+  /** The node's PM: functions get the directory and the agent's address (device timing, usage); the queue-proxy asks it for admission. */
+  pm?: { dir: string; address: string };
 }
 
 /** Instance names become file names and process labels: DNS-1123 subdomains only. */
@@ -88,6 +90,10 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
   const xdtSocket = path.join(input.xdt.socketDir, `${input.ip}.sock`);
   if (xdtOn) functionEnv.SLUICE_XDT_SOCKET = xdtSocket;
   if (input.xdt.activatorUrl !== '') functionEnv.SLUICE_ACTIVATOR_URL = input.xdt.activatorUrl;
+  if (input.pm) {
+    functionEnv.SLUICE_PM_DIR = input.pm.dir;
+    functionEnv.SLUICE_PM_ADDRESS = input.pm.address;
+  }
 
   const queueProxyConfig: Record<string, string> = {
     namespace: input.namespace,
@@ -106,6 +112,7 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     'drain-timeout': formatDurationMs(input.drainTimeoutMs),
     node: input.node,
   };
+  if (input.pm) queueProxyConfig['pm-address'] = input.pm.address;
   if (xdtOn) {
     // Cluster-wide XDT tuning (SLUICE_QUEUE_PROXY_XDT_* in the agent's env) first; the instance's own settings win.
     Object.assign(queueProxyConfig, xdtSettingsFromEnv(input.baseEnv), {

@@ -1,6 +1,7 @@
 // The NodeAgent gRPC service of one node: node facts, start/stop of instances and the instance watch stream.
 import { Registry } from 'prom-client';
-import { bindServer, grpc, loadNodeAgentProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
+import { bindServer, grpc, loadNodeAgentProto, loadPmProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
+import { startNodePm } from './pm/start.js';
 import { isSluiceError } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -76,7 +77,15 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
   const metricsRegistry = deps.metricsRegistry ?? new Registry();
   // Read at scrape time only, after `instances` exists.
   const metrics = createNodeAgentMetrics(metricsRegistry, () => instances.countByPhase());
-  const instances = new InstanceRuntime(config, { logger, metrics, now: deps.now, probeIntervals: deps.probeIntervals, env: deps.env });
+  const pm = await startNodePm(config.pm, { node: config.name, logger, registry: metricsRegistry });
+  const instances = new InstanceRuntime(config, {
+    logger,
+    metrics,
+    now: deps.now,
+    probeIntervals: deps.probeIntervals,
+    env: deps.env,
+    pm: pm && { dir: pm.device.dir, address: () => address },
+  });
 
   const host = agentHost(config.subnet);
   const watches = new Set<grpc.ServerWritableStream<WatchInstancesRequest__Output, ProtoInstanceEvent>>();
@@ -126,7 +135,14 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
 
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent.service, handlers);
-  const port = await bindServer(server, `${host}:${config.grpcPort}`);
+  if (pm) server.addService(loadPmProto().sluice.pm.v1.PmNode.service, pm.handlers);
+  let port: number;
+  try {
+    port = await bindServer(server, `${host}:${config.grpcPort}`);
+  } catch (err) {
+    await pm?.close();
+    throw err;
+  }
   address = `${host}:${port}`;
 
   let metricsServer: MetricsServer | undefined;
@@ -135,6 +151,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
       metricsServer = await serveMetrics(metricsRegistry, host, config.metricsPort);
     } catch (err) {
       server.forceShutdown();
+      await pm?.close();
       throw err;
     }
   }
@@ -152,6 +169,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
         for (const call of watches) call.end();
         watches.clear();
         await Promise.all([shutdownServer(server), metricsServer?.close()]);
+        await pm?.close();
       })();
       return closing;
     },

@@ -28,6 +28,7 @@ test('defaults: only the required keys given', () => {
     drainTimeoutMs: 30_000,
     logFile: '',
     node: '',
+    pmAddress: '',
     xdt: {
       keyFile: '',
       key: '',

@@ -38,6 +38,8 @@ export interface QueueProxyConfig {
   logFile: string;
   /** Node this instance runs on (sealed into XDT references for locality). */
   node: string;
+  /** host:port of the node agent's PmNode service (PM-write admission); "" = off. */
+  pmAddress: string;
   xdt: XdtConfig;
 }
 
@@ -94,6 +96,7 @@ export function defaultConfig(): QueueProxyConfig {
     drainTimeoutMs: 30_000,
     logFile: '',
     node: '',
+    pmAddress: '',
     xdt: {
       keyFile: '',
       key: '',
@@ -172,6 +175,7 @@ export function loadConfig(raw: RawConfig): QueueProxyConfig {
     drainTimeoutMs: r.durationMs('drain-timeout', d.drainTimeoutMs, 0, 3_600_000),
     logFile: r.string('log-file', d.logFile),
     node: r.string('node', d.node),
+    pmAddress: r.string('pm-address', d.pmAddress),
     xdt: loadXdtConfig(r, d.xdt),
   };
   r.rejectUnknown();

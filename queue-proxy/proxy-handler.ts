@@ -12,6 +12,7 @@ import type { Breaker, BreakerWaiter } from './breaker.js';
 import type { QueueProxyMetrics } from './metrics.js';
 import type { ReadinessProber } from './readiness-prober.js';
 import { XDT_REF_HEADER, type InboundObject } from './xdt/inbound.js';
+import type { PmGate, PmTicket } from './pm-gate.js';
 
 /** Set by the activator on requests it forwards; those are counted as proxied in the Stat. */
 export const PROXIED_BY_HEADER = 'x-sluice-proxied-by';
@@ -43,6 +44,11 @@ export interface ProxyHandlerOptions {
   logger: Logger;
   /** Opens the object of a request that carries an XDT reference and starts pulling it; absent = XDT off. */
   openInbound?: (reference: string) => InboundObject;
+  /**
+   * PM-write admission by the node agent, after the breaker and before the function; absent = off.
+   * A promise: the queue-proxy connects while the function server boots, off the cold-start path.
+   */
+  pmGate?: Promise<PmGate | undefined>;
 }
 
 /**
@@ -137,10 +143,29 @@ export class ProxyHandler {
     return { path, timeoutMs, upstreamName: this.upstreamName, responseHeaders: this.responseHeaders };
   }
 
+  /** Waits for the node's PM-write admission (when on) within the budget; resolves with the ticket and the budget left. */
+  private async admitPm(budgetMs: number, client: EventEmitter): Promise<{ ticket?: PmTicket; budgetMs: number }> {
+    const gate = this.o.pmGate && (await this.o.pmGate);
+    if (!gate) return { budgetMs };
+    const started = performance.now();
+    const abort = new AbortController();
+    const onClose = (): void => abort.abort();
+    client.once('close', onClose);
+    try {
+      const ticket = await gate.admit(budgetMs, abort.signal);
+      return { ticket, budgetMs: Math.max(1, budgetMs - (performance.now() - started)) };
+    } finally {
+      client.off('close', onClose);
+    }
+  }
+
   private async forward1(req: IncomingMessage, res: ServerResponse, startedAt: number, proxied: boolean, budgetMs: number, inbound?: InboundObject): Promise<void> {
     let status: number;
+    let ticket: PmTicket | undefined;
     try {
-      const options = this.options(req.url ?? '/', budgetMs);
+      const admitted = await this.admitPm(budgetMs, res);
+      ticket = admitted.ticket;
+      const options = this.options(req.url ?? '/', admitted.budgetMs);
       if (inbound) {
         // The function sees the object as the request body, as if it had come inline.
         delete req.headers[XDT_REF_HEADER];
@@ -152,17 +177,24 @@ export class ProxyHandler {
     } catch (err) {
       inbound?.cancel();
       status = this.answer1(res, inbound?.error ?? err);
+    } finally {
+      ticket?.release();
     }
     this.finish(startedAt, proxied, status, true);
   }
 
   private async forward2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, startedAt: number, proxied: boolean, budgetMs: number): Promise<void> {
     let status: number;
+    let ticket: PmTicket | undefined;
     try {
+      const admitted = await this.admitPm(budgetMs, stream);
+      ticket = admitted.ticket;
       const session = this.o.pools.http2(this.o.origin);
-      status = await forwardHttp2(stream, headers, session, this.options(headers[':path'] ?? '/', budgetMs));
+      status = await forwardHttp2(stream, headers, session, this.options(headers[':path'] ?? '/', admitted.budgetMs));
     } catch (err) {
       status = this.answer2(stream, err);
+    } finally {
+      ticket?.release();
     }
     this.finish(startedAt, proxied, status, true);
   }

@@ -17,3 +17,4 @@ export {
   type InvokeStreamResult,
   type ReplyOptions,
 } from './xdt.js';
+export { openPm, pmUsage, PmFile, type PmUsage } from './pm.js';

@@ -1,6 +1,7 @@
 // The function server for TypeScript functions: serve(handler) with a health endpoint and graceful shutdown.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { withPmAccount } from './pm.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -51,7 +52,7 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
       return;
     }
     try {
-      const result = handler(req, res);
+      const result = withPmAccount(res, () => handler(req, res));
       if (result instanceof Promise) result.catch((err: unknown) => sendHandlerError(res, err));
     } catch (err) {
       sendHandlerError(res, err);

@@ -6,12 +6,12 @@ import { Pool } from 'undici';
 import { SluiceError } from '../lib/errors.js';
 import { XdtClient, type XdtTarget } from '../lib/xdt/client.js';
 import { instanceInfo } from './serve.js';
+import { XDT_REF_HEADER } from '../lib/xdt/reference.js';
+export { XDT_REF_HEADER };
 
 /** What can be passed: bytes, text, or a stream of bytes (Node Readable, async iterable) that is never held whole. */
 export type XdtBody = Buffer | Uint8Array | string | AsyncIterable<Uint8Array>;
 
-/** The request/response header that carries a reference; the queue-proxies turn it back into a body. */
-export const XDT_REF_HEADER = 'x-sluice-xdt-ref';
 
 /**
  * Objects up to this size go inline (as the HTTP body) instead of by reference: below it a second hop

@@ -26,7 +26,8 @@ export async function startTestCluster(yaml: string, env: Record<string, string>
     subnetBase,
     domain: 'sluice.localhost',
     logDir: mkdtempSync(path.join(os.tmpdir(), 'sluice-test-')),
-    env: { SLUICE_LOG_LEVEL: 'info', ...env },
+    // PM tests opt in (SLUICE_NODE_AGENT_PM_MODE): a calibration sweep at every node start only slows the others.
+    env: { SLUICE_LOG_LEVEL: 'info', SLUICE_NODE_AGENT_PM_MODE: 'off', ...env },
     logger: silentLogger(),
     startTimeoutMs: 30_000,
   });

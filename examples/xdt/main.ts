@@ -1,6 +1,7 @@
 // Example function for XDT: one program that plays producer and consumer, so any pattern can be tried from curl.
 //   GET  /produce?to=FN&bytes=N&count=M&seed=S   scatter: M concurrent invokes of FN's /digest, each with its own object
-//   POST /digest                                  the object arrives as the body: answers its size and sha256
+//                                                 (each result names the consumer instance that answered)
+//   POST /digest                                  the object arrives as the body: answers its size, sha256 and the instance that answered
 //   GET  /put?bytes=N&retrievals=K&seed=S&ttlMs=T  puts an object for K retrievals: answers its reference and sha256
 //   POST /gather   {"references": [...]}          gets every object (gather, broadcast): answers their digests
 //   GET  /reply?bytes=N&seed=S                    answers with the object itself (by reference when it is large)
@@ -9,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { getStream, invokeStream, put, queryParam, readBody, reply, serve } from '../../sdk/index.js';
+import { getStream, instanceInfo, invokeStream, put, queryParam, readBody, reply, serve } from '../../sdk/index.js';
 
 const BLOCK = 2 ** 20;
 
@@ -67,7 +68,10 @@ async function produce(req: IncomingMessage, res: ServerResponse): Promise<void>
       const answer = await invokeStream(to, Readable.from(generate(bytes, seed + i)), { path: '/digest' });
       const text = (await readBody(answer.body)).toString();
       const ms = performance.now() - startedAt;
-      return { status: answer.status, expected, got: answer.status === 200 ? (JSON.parse(text) as Digest) : text, ms, byReference: answer.headers['x-sluice-xdt-ref'] !== undefined };
+      const answered = answer.status === 200 ? (JSON.parse(text) as Digest & { instance: string }) : undefined;
+      // The consumer instance that answered goes beside the digest, so `got` compares equal to `expected`.
+      const got = answered ? { bytes: answered.bytes, sha256: answered.sha256 } : text;
+      return { status: answer.status, expected, got, instance: answered?.instance, ms, byReference: answer.headers['x-sluice-xdt-ref'] !== undefined };
     }),
   );
   sendJson(res, 200, { results });
@@ -96,7 +100,7 @@ async function fetchReply(req: IncomingMessage, res: ServerResponse): Promise<vo
 await serve(async (req, res) => {
   const route = (req.url ?? '/').split('?')[0];
   try {
-    if (route === '/digest') return sendJson(res, 200, await digest(req));
+    if (route === '/digest') return sendJson(res, 200, { ...(await digest(req)), instance: instanceInfo.instance });
     if (route === '/produce') return await produce(req, res);
     if (route === '/put') {
       const bytes = intParam(req, 'bytes', 1024);

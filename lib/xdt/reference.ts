@@ -2,6 +2,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 
+/** The header an invocation's XDT reference travels in (SDK → activator → consumer's queue-proxy). */
+export const XDT_REF_HEADER = 'x-sluice-xdt-ref';
+
 /** What a reference says about an object; user code never sees it, only the sealed token. */
 export interface ObjectReference {
   /** host:port of the producer queue-proxy's XDT data plane. */

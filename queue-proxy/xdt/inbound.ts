@@ -6,9 +6,9 @@ import { SluiceError } from '../../lib/errors.js';
 import type { IncomingObject } from '../../lib/xdt/client.js';
 import type { XdtMetrics } from './metrics.js';
 import { performance } from 'node:perf_hooks';
+import { XDT_REF_HEADER } from '../../lib/xdt/reference.js';
+export { XDT_REF_HEADER };
 
-/** The request header that carries an object by reference (set by the SDK's invoke, read only by queue-proxies). */
-export const XDT_REF_HEADER = 'x-sluice-xdt-ref';
 
 export interface ReadAhead {
   body: AsyncGenerator<Buffer>;

@@ -1,0 +1,186 @@
+// The "pm" suite: the published PM-write experiment scaled to this machine. T tasks write a fixed volume to PM at once
+// through a real one-node local cluster (activator → queue-proxy → examples/pm → the node's emulated device), with
+// PM-write admission off (uncontrolled), on (the calibrated limit), and at each fixed limit (the oracle is the best of
+// those); plus the overhead of the PM path where the device shows no contention (plain directory vs PM off).
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DIST_DIR } from '../cli/components.js';
+import { startLocalCluster, type LocalCluster } from '../cli/local-cluster.js';
+import { parseFunctionDefinition } from '../lib/function-spec.js';
+import { silentLogger } from '../lib/logger.js';
+import { waitForHttpOk } from '../lib/net.js';
+import { percentile } from './percentile.js';
+import type { BenchTarget } from './record.js';
+import type { Suite, SuiteContext } from './suite.js';
+
+const BENCH = 'pm';
+const DOMAIN = 'sluice.localhost';
+const REPO_ROOT = path.resolve(DIST_DIR, '..');
+const MIB = 2 ** 20;
+const METRICS_PORT = 9095;
+
+export interface PmSettings {
+  tasks: number;
+  bytesPerTask: number;
+  rounds: number;
+  /** Fixed writer limits tried for the oracle. */
+  oracleLimits: number[];
+}
+
+export function pmSettings(quick: boolean): PmSettings {
+  return quick
+    ? { tasks: 16, bytesPerTask: 8 * MIB, rounds: 2, oracleLimits: [2, 4, 8] }
+    : { tasks: 24, bytesPerTask: 16 * MIB, rounds: 4, oracleLimits: [1, 2, 3, 4, 6, 8, 12] };
+}
+
+export const PM_TARGETS: readonly BenchTarget[] = [
+  { bench: BENCH, case: 'write-only', metric: 'mean_jct_speedup_vs_uncontrolled', comparison: 'at-least', threshold: 1.8 },
+  { bench: BENCH, case: 'write-only', metric: 'mean_jct_vs_oracle', comparison: 'at-most', threshold: 1.1 },
+  { bench: BENCH, case: 'read-write', metric: 'mean_jct_speedup_vs_uncontrolled', comparison: 'at-least', threshold: 1.8 },
+  { bench: BENCH, case: 'no-contention', metric: 'mean_jct_overhead', comparison: 'at-most', threshold: 1.03 },
+];
+
+interface RoundResult {
+  jctMs: number[];
+  makespanMs: number;
+}
+
+interface CaseResult {
+  meanMs: number;
+  p99Ms: number;
+  throughputMBps: number;
+  maxWaitMs: number;
+}
+
+/** One cluster configuration: started, warmed, measured `rounds` times with T concurrent tasks, stopped. */
+async function measure(ctx: SuiteContext, name: string, env: Record<string, string>, settings: PmSettings, query: string): Promise<CaseResult> {
+  const logDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-pm-${name}-`));
+  const subnetBase = 240 + (process.pid % 14);
+  const fn = parseFunctionDefinition(
+    {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Function',
+      metadata: { name: 'pm-writer' },
+      spec: {
+        container: { image: 'sluice/example-pm', command: ['node', 'dist/examples/pm/main.js'], readinessPath: '/healthz' },
+        scaling: { minScale: 1, initialScale: 1 },
+      },
+    },
+    'bench',
+  );
+  let cluster: LocalCluster | undefined;
+  const stop = ctx.cleanup.defer(`pm cluster ${name}`, async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+  try {
+    cluster = await startLocalCluster({
+      functions: [fn],
+      workDir: REPO_ROOT,
+      nodes: 1,
+      port: 0,
+      subnetBase,
+      domain: DOMAIN,
+      logDir,
+      env: { SLUICE_NODE_AGENT_METRICS_PORT: String(METRICS_PORT), SLUICE_NODE_AGENT_PM_STATE_FILE: path.join(logDir, 'pm-profiles.json'), ...env },
+      logger: silentLogger(),
+      startTimeoutMs: 30_000,
+    });
+    const url = `${cluster.ingressUrl}/fn/default/pm-writer/write?${query}`;
+    await waitForHttpOk(`${cluster.ingressUrl}/fn/default/pm-writer/write?bytes=0`, { timeoutMs: 30_000, intervalMs: 100, signal: ctx.signal });
+    // Teach the profiler this function writes, and let the queue-proxy learn the limit, before measuring.
+    for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+    const rounds: RoundResult[] = [];
+    for (let r = 0; r < settings.rounds && !ctx.signal.aborted; r++) rounds.push(await round(url, settings.tasks));
+    const jct = rounds.flatMap((x) => x.jctMs);
+    const makespan = rounds.reduce((a, x) => a + x.makespanMs, 0) / rounds.length;
+    const maxWaitMs = await scrapeMaxWait(`http://127.0.${subnetBase}.1:${METRICS_PORT}/metrics`);
+    return {
+      meanMs: jct.reduce((a, b) => a + b, 0) / jct.length,
+      p99Ms: percentile(jct, 99),
+      throughputMBps: (settings.tasks * settings.bytesPerTask) / 1e6 / (makespan / 1000),
+      maxWaitMs,
+    };
+  } finally {
+    await stop();
+  }
+}
+
+async function round(url: string, tasks: number): Promise<RoundResult> {
+  const started = performance.now();
+  const jctMs = await Promise.all(
+    Array.from({ length: tasks }, async () => {
+      const t0 = performance.now();
+      const res = await fetch(url);
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`task failed: ${res.status} ${body.slice(0, 200)}`);
+      return performance.now() - t0;
+    }),
+  );
+  return { jctMs, makespanMs: performance.now() - started };
+}
+
+/** The node's longest admission wait so far (sluice_node_agent_pm_max_wait_seconds), in ms; 0 without admission. */
+async function scrapeMaxWait(metricsUrl: string): Promise<number> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text.split('\n').find((l) => l.startsWith('sluice_node_agent_pm_max_wait_seconds'));
+    return line ? Number(line.split(' ').pop()) * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function emitCase(ctx: SuiteContext, caseName: string, r: CaseResult): void {
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'mean_jct', value: r.meanMs, unit: 'ms' });
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'p99_jct', value: r.p99Ms, unit: 'ms' });
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'throughput', value: r.throughputMBps, unit: 'MB/s' });
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'max_writer_wait', value: r.maxWaitMs, unit: 'ms' });
+}
+
+const EMULATED = { SLUICE_NODE_AGENT_PM_MODE: 'emulated' };
+
+export const pmSuite: Suite = {
+  name: BENCH,
+  description: 'PM-write admission: T concurrent writers on the emulated device, uncontrolled vs admission vs the best fixed limit; overhead without contention',
+  async run(ctx) {
+    const settings = pmSettings(ctx.quick);
+    for (const t of PM_TARGETS) ctx.target(t);
+    const mixes: Array<[string, string]> = [
+      ['write-only', `bytes=${settings.bytesPerTask}`],
+      ['read-write', `bytes=${settings.bytesPerTask}&read=${settings.bytesPerTask}`],
+    ];
+    for (const [mix, query] of mixes) {
+      ctx.log(`${mix}: ${settings.tasks} tasks × ${settings.bytesPerTask / MIB} MiB, ${settings.rounds} rounds per configuration`);
+      const uncontrolled = await measure(ctx, `${mix}-uncontrolled`, { ...EMULATED, SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'unbounded' }, settings, query);
+      emitCase(ctx, `${mix}/uncontrolled`, uncontrolled);
+      const admission = await measure(ctx, `${mix}-admission`, { ...EMULATED, SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'auto' }, settings, query);
+      emitCase(ctx, `${mix}/admission`, admission);
+      let oracle: CaseResult | undefined;
+      let oracleLimit = 0;
+      for (const limit of mix === 'write-only' ? settings.oracleLimits : [Math.min(...settings.oracleLimits.filter((l) => l >= 4))]) {
+        if (ctx.signal.aborted) return;
+        const r = await measure(ctx, `${mix}-limit-${limit}`, { ...EMULATED, SLUICE_NODE_AGENT_PM_WRITER_LIMIT: String(limit) }, settings, query);
+        emitCase(ctx, `${mix}/limit-${limit}`, r);
+        if (!oracle || r.meanMs < oracle.meanMs) [oracle, oracleLimit] = [r, limit];
+      }
+      ctx.emit({ bench: BENCH, case: mix, metric: 'mean_jct_speedup_vs_uncontrolled', value: uncontrolled.meanMs / admission.meanMs, unit: 'x' });
+      ctx.emit({ bench: BENCH, case: mix, metric: 'mean_jct_vs_oracle', value: admission.meanMs / oracle!.meanMs, unit: 'x' });
+      ctx.emit({ bench: BENCH, case: mix, metric: 'oracle_limit', value: oracleLimit, unit: 'writers' });
+    }
+    // No contention: a plain directory (no time model). Baseline: admission disabled by configuration. Candidate:
+    // the default (calibrated: no collapse, so unbounded and the queue-proxy never asks). Gate-on forces a limit no
+    // one reaches, so every invocation pays the Acquire/Release round trip: the per-request cost of the gate itself.
+    ctx.log('no contention: plain directory, admission off vs calibrated (unbounded) vs gate forced on');
+    const query = `bytes=${settings.bytesPerTask}`;
+    const baseline = await measure(ctx, 'no-contention-off', { SLUICE_NODE_AGENT_PM_MODE: 'plain', SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'unbounded' }, settings, query);
+    emitCase(ctx, 'no-contention/admission-off', baseline);
+    const calibrated = await measure(ctx, 'no-contention-auto', { SLUICE_NODE_AGENT_PM_MODE: 'plain', SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'auto' }, settings, query);
+    emitCase(ctx, 'no-contention/calibrated', calibrated);
+    const gateOn = await measure(ctx, 'no-contention-gate', { SLUICE_NODE_AGENT_PM_MODE: 'plain', SLUICE_NODE_AGENT_PM_WRITER_LIMIT: '10000' }, settings, query);
+    emitCase(ctx, 'no-contention/gate-on', gateOn);
+    ctx.emit({ bench: BENCH, case: 'no-contention', metric: 'mean_jct_overhead', value: calibrated.meanMs / baseline.meanMs, unit: 'x' });
+    ctx.emit({ bench: BENCH, case: 'no-contention', metric: 'gate_on_overhead', value: gateOn.meanMs / baseline.meanMs, unit: 'x' });
+  },
+};
