@@ -54,20 +54,23 @@ interface CaseResult {
 }
 
 /** One cluster configuration: started, warmed, measured `rounds` times with T concurrent tasks, stopped. */
-async function measure(ctx: SuiteContext, name: string, env: Record<string, string>, settings: PmSettings, query: string): Promise<CaseResult> {
+/** `tasks`: per task, the function and path it calls (e.g. "pm-writer/write?bytes=N"). */
+async function measure(ctx: SuiteContext, name: string, env: Record<string, string>, settings: PmSettings, tasks: readonly string[]): Promise<CaseResult> {
   const logDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-pm-${name}-`));
   const subnetBase = 240 + (process.pid % 14);
-  const fn = parseFunctionDefinition(
-    {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Function',
-      metadata: { name: 'pm-writer' },
-      spec: {
-        container: { image: 'sluice/example-pm', command: ['node', 'dist/examples/pm/main.js'], readinessPath: '/healthz' },
-        scaling: { minScale: 1, initialScale: 1 },
+  const functions = ['pm-writer', 'pm-reader'].map((fnName) =>
+    parseFunctionDefinition(
+      {
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'Function',
+        metadata: { name: fnName },
+        spec: {
+          container: { image: 'sluice/example-pm', command: ['node', 'dist/examples/pm/main.js'], readinessPath: '/healthz' },
+          scaling: { minScale: 1, initialScale: 1 },
+        },
       },
-    },
-    'bench',
+      'bench',
+    ),
   );
   let cluster: LocalCluster | undefined;
   const stop = ctx.cleanup.defer(`pm cluster ${name}`, async () => {
@@ -76,7 +79,7 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
   });
   try {
     cluster = await startLocalCluster({
-      functions: [fn],
+      functions,
       workDir: REPO_ROOT,
       nodes: 1,
       port: 0,
@@ -87,19 +90,23 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
       logger: silentLogger(),
       startTimeoutMs: 30_000,
     });
-    const url = `${cluster.ingressUrl}/fn/default/pm-writer/write?${query}`;
-    await waitForHttpOk(`${cluster.ingressUrl}/fn/default/pm-writer/write?bytes=0`, { timeoutMs: 30_000, intervalMs: 100, signal: ctx.signal });
-    // Teach the profiler this function writes, and let the queue-proxy learn the limit, before measuring.
-    for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+    const urls = tasks.map((t) => `${cluster!.ingressUrl}/fn/default/${t}`);
+    for (const f of ['pm-writer', 'pm-reader']) {
+      await waitForHttpOk(`${cluster.ingressUrl}/fn/default/${f}/write?bytes=0`, { timeoutMs: 30_000, intervalMs: 100, signal: ctx.signal });
+    }
+    // Teach the profiler which functions write, and let the queue-proxies learn the limit, before measuring. The
+    // reader's first call writes its input file, so its written-bytes average needs ~25 calls (α 0.2) to fall below
+    // the writer threshold: the profile converging, as it would in production.
+    for (const url of new Set(urls)) for (let i = 0; i < (url.includes('/read?') ? 30 : 3); i++) await (await fetch(url)).text();
     const rounds: RoundResult[] = [];
-    for (let r = 0; r < settings.rounds && !ctx.signal.aborted; r++) rounds.push(await round(url, settings.tasks));
+    for (let r = 0; r < settings.rounds && !ctx.signal.aborted; r++) rounds.push(await round(urls));
     const jct = rounds.flatMap((x) => x.jctMs);
     const makespan = rounds.reduce((a, x) => a + x.makespanMs, 0) / rounds.length;
     const maxWaitMs = await scrapeMaxWait(`http://127.0.${subnetBase}.1:${METRICS_PORT}/metrics`);
     return {
       meanMs: jct.reduce((a, b) => a + b, 0) / jct.length,
       p99Ms: percentile(jct, 99),
-      throughputMBps: (settings.tasks * settings.bytesPerTask) / 1e6 / (makespan / 1000),
+      throughputMBps: (tasks.length * settings.bytesPerTask) / 1e6 / (makespan / 1000),
       maxWaitMs,
     };
   } finally {
@@ -107,10 +114,10 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
   }
 }
 
-async function round(url: string, tasks: number): Promise<RoundResult> {
+async function round(urls: readonly string[]): Promise<RoundResult> {
   const started = performance.now();
   const jctMs = await Promise.all(
-    Array.from({ length: tasks }, async () => {
+    urls.map(async (url) => {
       const t0 = performance.now();
       const res = await fetch(url);
       const body = await res.text();
@@ -147,9 +154,12 @@ export const pmSuite: Suite = {
   async run(ctx) {
     const settings = pmSettings(ctx.quick);
     for (const t of PM_TARGETS) ctx.target(t);
-    const mixes: Array<[string, string]> = [
-      ['write-only', `bytes=${settings.bytesPerTask}`],
-      ['read-write', `bytes=${settings.bytesPerTask}&read=${settings.bytesPerTask}`],
+    const write = `pm-writer/write?bytes=${settings.bytesPerTask}`;
+    const read = `pm-reader/read?bytes=${settings.bytesPerTask}`;
+    // write-only: every task writes; read-write: half the tasks write, half read (readers are never admitted against the limit).
+    const mixes: Array<[string, string[]]> = [
+      ['write-only', Array.from({ length: settings.tasks }, () => write)],
+      ['read-write', Array.from({ length: settings.tasks }, (_, i) => (i % 2 === 0 ? write : read))],
     ];
     for (const [mix, query] of mixes) {
       ctx.log(`${mix}: ${settings.tasks} tasks × ${settings.bytesPerTask / MIB} MiB, ${settings.rounds} rounds per configuration`);
@@ -173,7 +183,7 @@ export const pmSuite: Suite = {
     // the default (calibrated: no collapse, so unbounded and the queue-proxy never asks). Gate-on forces a limit no
     // one reaches, so every invocation pays the Acquire/Release round trip: the per-request cost of the gate itself.
     ctx.log('no contention: plain directory, admission off vs calibrated (unbounded) vs gate forced on');
-    const query = `bytes=${settings.bytesPerTask}`;
+    const query = Array.from({ length: settings.tasks }, () => write);
     const baseline = await measure(ctx, 'no-contention-off', { SLUICE_NODE_AGENT_PM_MODE: 'plain', SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'unbounded' }, settings, query);
     emitCase(ctx, 'no-contention/admission-off', baseline);
     const calibrated = await measure(ctx, 'no-contention-auto', { SLUICE_NODE_AGENT_PM_MODE: 'plain', SLUICE_NODE_AGENT_PM_WRITER_LIMIT: 'auto' }, settings, query);
