@@ -48,6 +48,9 @@ interface RoundResult {
 
 interface CaseResult {
   meanMs: number;
+  /** Mean JCT of the writing tasks and of the reading tasks (NaN when there are none). */
+  writerMeanMs: number;
+  readerMeanMs: number;
   p99Ms: number;
   throughputMBps: number;
   maxWaitMs: number;
@@ -101,10 +104,16 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
     const rounds: RoundResult[] = [];
     for (let r = 0; r < settings.rounds && !ctx.signal.aborted; r++) rounds.push(await round(urls));
     const jct = rounds.flatMap((x) => x.jctMs);
+    const byClass = (reader: boolean): number => {
+      const xs = rounds.flatMap((x) => x.jctMs.filter((_, i) => tasks[i].includes('/read?') === reader));
+      return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
     const makespan = rounds.reduce((a, x) => a + x.makespanMs, 0) / rounds.length;
     const maxWaitMs = await scrapeMaxWait(`http://127.0.${subnetBase}.1:${METRICS_PORT}/metrics`);
     return {
       meanMs: jct.reduce((a, b) => a + b, 0) / jct.length,
+      writerMeanMs: byClass(false),
+      readerMeanMs: byClass(true),
       p99Ms: percentile(jct, 99),
       throughputMBps: (tasks.length * settings.bytesPerTask) / 1e6 / (makespan / 1000),
       maxWaitMs,
@@ -144,6 +153,10 @@ function emitCase(ctx: SuiteContext, caseName: string, r: CaseResult): void {
   ctx.emit({ bench: BENCH, case: caseName, metric: 'p99_jct', value: r.p99Ms, unit: 'ms' });
   ctx.emit({ bench: BENCH, case: caseName, metric: 'throughput', value: r.throughputMBps, unit: 'MB/s' });
   ctx.emit({ bench: BENCH, case: caseName, metric: 'max_writer_wait', value: r.maxWaitMs, unit: 'ms' });
+  if (!Number.isNaN(r.readerMeanMs)) {
+    ctx.emit({ bench: BENCH, case: caseName, metric: 'writer_mean_jct', value: r.writerMeanMs, unit: 'ms' });
+    ctx.emit({ bench: BENCH, case: caseName, metric: 'reader_mean_jct', value: r.readerMeanMs, unit: 'ms' });
+  }
 }
 
 const EMULATED = { SLUICE_NODE_AGENT_PM_MODE: 'emulated' };
@@ -178,6 +191,11 @@ export const pmSuite: Suite = {
       ctx.emit({ bench: BENCH, case: mix, metric: 'mean_jct_speedup_vs_uncontrolled', value: uncontrolled.meanMs / admission.meanMs, unit: 'x' });
       ctx.emit({ bench: BENCH, case: mix, metric: 'mean_jct_vs_oracle', value: admission.meanMs / oracle!.meanMs, unit: 'x' });
       ctx.emit({ bench: BENCH, case: mix, metric: 'oracle_limit', value: oracleLimit, unit: 'writers' });
+      if (!Number.isNaN(admission.readerMeanMs)) {
+        // Read-prefer: the writers gain, the readers must not lose.
+        ctx.emit({ bench: BENCH, case: mix, metric: 'writer_speedup_vs_uncontrolled', value: uncontrolled.writerMeanMs / admission.writerMeanMs, unit: 'x' });
+        ctx.emit({ bench: BENCH, case: mix, metric: 'reader_slowdown_vs_uncontrolled', value: admission.readerMeanMs / uncontrolled.readerMeanMs, unit: 'x' });
+      }
     }
     // No contention: a plain directory (no time model). Baseline: admission disabled by configuration. Candidate:
     // the default (calibrated: no collapse, so unbounded and the queue-proxy never asks). Gate-on forces a limit no
