@@ -5,7 +5,7 @@ import { loadAutoscalerProto, loadNodeAgentProto, loadPlatformProto, loadSchedul
 
 const rows: Array<{ name: string; methods: () => string[]; want: string[] }> = [
   { name: 'autoscaler', methods: () => Object.keys(loadAutoscalerProto().sluice.autoscaler.v1.Autoscaler.service), want: ['ReportStats', 'Poke', 'WatchScale'] },
-  { name: 'node agent', methods: () => Object.keys(loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent.service), want: ['GetNode', 'StartInstance', 'StopInstance', 'WatchInstances'] },
+  { name: 'node agent', methods: () => Object.keys(loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent.service), want: ['GetNode', 'StartInstance', 'StopInstance', 'WatchInstances', 'GetNodePm'] },
   { name: 'platform', methods: () => Object.keys(loadPlatformProto().sluice.platform.v1.LocalPlatform.service), want: ['WatchFunctions', 'WatchEndpoints', 'SetScale', 'GetStatus'] },
   { name: 'scheduler', methods: () => Object.keys(loadSchedulerProto().sluice.scheduler.v1.Scheduler.service), want: ['Schedule'] },
   { name: 'xdt', methods: () => Object.keys(loadXdtProto().sluice.xdt.v1.XdtData.service), want: ['Put', 'Pull', 'Get'] },

@@ -57,6 +57,11 @@ test('node agent over gRPC with real processes', async (t) => {
     });
   });
 
+  await t.test('GetNodePm of a node without PM says off', async () => {
+    const view = await unaryCall((options, cb) => client.GetNodePm({}, options, cb));
+    assert.deepEqual(view, { mode: 'NODE_PM_MODE_OFF', writer_limit: 0, calibrated: true, functions: [] });
+  });
+
   let readyName = '';
   await t.test('StartInstance returns STARTING, the watch reports READY, env and args reach both processes', async () => {
     const name = uniqueName('ready');

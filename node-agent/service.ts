@@ -102,6 +102,9 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
       };
       callback(null, info);
     },
+    GetNodePm(_call, callback) {
+      callback(null, pm ? pm.view() : { mode: 'NODE_PM_MODE_OFF', writer_limit: 0, calibrated: true, functions: [] });
+    },
     StartInstance(call, callback) {
       try {
         callback(null, toProtoInstance(instances.start(call.request)));

@@ -5,13 +5,15 @@ import { nodeResourcesFitFactory } from './plugins/node-resources-fit.js';
 import { nodeSelectorFactory } from './plugins/node-selector.js';
 import { leastAllocatedFactory } from './plugins/least-allocated.js';
 import { spreadFactory } from './plugins/spread.js';
+import { pmWriterSpreadFactory } from './plugins/pm-writer-spread.js';
 
 export function defaultRegistry(): PluginRegistry {
   return new PluginRegistry()
     .register(nodeResourcesFitFactory)
     .register(nodeSelectorFactory)
     .register(leastAllocatedFactory)
-    .register(spreadFactory);
+    .register(spreadFactory)
+    .register(pmWriterSpreadFactory);
 }
 
 /** All registered filters (with default args) and the given score weights by plugin name. */

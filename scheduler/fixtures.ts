@@ -1,6 +1,6 @@
 // Builders of pods and nodes for the scheduler tests.
 import { instanceRequests, parseFunctionDefinition } from '../lib/function-spec.js';
-import type { NodeState, PlacedInstance, Pod } from './framework.js';
+import type { NodePm, NodeState, PlacedInstance, Pod } from './framework.js';
 
 export const MI = 2 ** 20;
 export const GI = 2 ** 30;
@@ -34,12 +34,18 @@ export function placed(fn: string, milliCpu = 100, memoryBytes = 128 * MI, names
 
 export function makeNode(
   name: string,
-  options: { milliCpu?: number; memoryBytes?: number; maxInstances?: number; labels?: Record<string, string>; instances?: PlacedInstance[] } = {},
+  options: { milliCpu?: number; memoryBytes?: number; maxInstances?: number; labels?: Record<string, string>; instances?: PlacedInstance[]; pm?: NodePm } = {},
 ): NodeState {
   return {
     name,
     labels: options.labels ?? {},
     capacity: { milliCpu: options.milliCpu ?? 2000, memoryBytes: options.memoryBytes ?? 4 * GI, instances: options.maxInstances ?? 100 },
     instances: options.instances ?? [],
+    ...(options.pm ? { pm: options.pm } : {}),
   };
+}
+
+/** A node's PM view: `writerLimit` (Infinity = unbounded, undefined = calibrating), predicted bytes written by function key. */
+export function pmView(writerLimit: number | undefined, written: Record<string, number> = {}, mode: NodePm['mode'] = 'emulated', samples = 5): NodePm {
+  return { mode, writerLimit, functions: Object.fromEntries(Object.entries(written).map(([fn, writtenBytes]) => [fn, { writtenBytes, samples }])) };
 }

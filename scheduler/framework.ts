@@ -25,11 +25,30 @@ export interface NodeCapacity {
   instances: number;
 }
 
+/** What the node's PM profiler predicts for one function. */
+export interface PmPrediction {
+  /** PM bytes written per invocation (moving average). */
+  writtenBytes: number;
+  /** Usage reports behind it. */
+  samples: number;
+}
+
+/** A node's persistent memory as placement sees it (the node agent's GetNodePm). */
+export interface NodePm {
+  mode: 'off' | 'dax' | 'emulated' | 'plain';
+  /** Concurrent PM writers the node admits: Infinity = unbounded, undefined = still calibrating, 0 = no PM (mode off). */
+  writerLimit: number | undefined;
+  /** By function key "namespace/name", only functions the node has a usage report of. */
+  functions: Record<string, PmPrediction>;
+}
+
 export interface NodeState {
   name: string;
   labels: Record<string, string>;
   capacity: NodeCapacity;
   instances: PlacedInstance[];
+  /** Absent: the node's PM is not known (not asked, no answer in time, or a platform that has no PM view). */
+  pm?: NodePm;
 }
 
 export interface Snapshot {

@@ -1,9 +1,10 @@
 // Converts between the Scheduler gRPC messages and the framework's Pod/Snapshot/ScheduleResult (pure).
 import { instanceRequests, parseFunctionDefinition } from '../lib/function-spec.js';
-import type { NodeState, Pod, Snapshot } from './framework.js';
+import type { NodePm, NodeState, Pod, Snapshot } from './framework.js';
 import { describeUnschedulable } from './schedule.js';
 import type { ScheduleResult } from './schedule.js';
 import type { NodeSnapshot__Output } from '../protos/generated/sluice/scheduler/v1/NodeSnapshot.js';
+import type { NodePm__Output } from '../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { ScheduleRequest__Output } from '../protos/generated/sluice/scheduler/v1/ScheduleRequest.js';
 import type { ScheduleResponse } from '../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
 
@@ -43,6 +44,7 @@ export function snapshotFromProto(nodes: readonly NodeSnapshot__Output[]): Snaps
     if (!info || info.name === '') throw new InvalidRequestError(`nodes[${index}]: node info with a name is required`);
     if (seen.has(info.name)) throw new InvalidRequestError(`nodes[${index}]: node ${info.name} is listed twice`);
     seen.add(info.name);
+    const pm = nodePmFromProto(entry.pm);
     return {
       name: info.name,
       labels: { ...info.labels },
@@ -55,9 +57,33 @@ export function snapshotFromProto(nodes: readonly NodeSnapshot__Output[]): Snaps
       instances: entry.instances
         .filter((i) => i.phase !== 'INSTANCE_PHASE_FAILED')
         .map((i) => ({ namespace: i.namespace, function: i.function, milliCpu: Number(i.milli_cpu), memoryBytes: Number(i.memory_bytes) })),
+      ...(pm ? { pm } : {}),
     };
   });
   return { nodes: out };
+}
+
+const PM_MODES: Partial<Record<NodePm__Output['mode'], NodePm['mode']>> = {
+  NODE_PM_MODE_OFF: 'off',
+  NODE_PM_MODE_DAX: 'dax',
+  NODE_PM_MODE_EMULATED: 'emulated',
+  NODE_PM_MODE_PLAIN: 'plain',
+};
+
+/** A node's PM view; undefined when absent or of no known mode (unknown, not an error: placement works without it). */
+export function nodePmFromProto(view: NodePm__Output | null | undefined): NodePm | undefined {
+  const mode = view ? PM_MODES[view.mode] : undefined;
+  if (!view || !mode) return undefined;
+  const functions: NodePm['functions'] = {};
+  for (const f of view.functions) {
+    const writtenBytes = Number(f.written_bytes);
+    if (!f.function || !(Number.isFinite(writtenBytes) && writtenBytes >= 0) || !(f.samples > 0)) continue;
+    functions[`${f.namespace || 'default'}/${f.function}`] = { writtenBytes, samples: f.samples };
+  }
+  let writerLimit: number | undefined;
+  if (mode === 'off') writerLimit = 0;
+  else if (view.calibrated) writerLimit = view.writer_limit > 0 ? view.writer_limit : Infinity;
+  return { mode, writerLimit, functions };
 }
 
 export function responseFromResult(result: ScheduleResult, nodeCount: number): ScheduleResponse {

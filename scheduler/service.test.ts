@@ -64,8 +64,9 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
     assert.equal(res.code, 'SCHEDULE_CODE_SCHEDULED');
     assert.equal(res.node, 'node-2');
     assert.deepEqual(res.scores.map((s) => s.node), ['node-2']);
-    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100 }); // cpu 50, memory 93.75
-    assert.equal(res.scores[0].total, 72 + 2 * 100);
+    // cpu 50, memory 93.75; hello is no predicted PM writer: pm-writer-spread is neutral.
+    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100, 'pm-writer-spread': 100 });
+    assert.equal(res.scores[0].total, 72 + 2 * 100 + 2 * 100);
   });
 
   await t.test('unschedulable with reasons per node', async () => {
@@ -76,6 +77,28 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
       'node-3': 'node-resources-fit: insufficient cpu: requests 500m, 200m free of 1000m',
     });
     assert.match(res.message, /^0\/2 nodes are available: node-1: .* \| node-3: /);
+  });
+
+  await t.test("a predicted PM writer goes to the node with the lower writer load, from the nodes' PM views", async () => {
+    const writer = JSON.stringify({ apiVersion: 'sluice.dev/v1alpha1', kind: 'Function', metadata: { name: 'w' }, spec: { container: { command: ['node', 'w.js'] } } });
+    const pm = { mode: 'NODE_PM_MODE_EMULATED' as const, writer_limit: 2, calibrated: true, functions: [{ namespace: 'default', function: 'w', written_bytes: 2 ** 21, samples: 3 }] };
+    const res = await call(client, {
+      instance_name: 'w-1',
+      namespace: 'default',
+      function: 'w',
+      function_spec_json: writer,
+      nodes: [
+        // node-1 already runs a writer ("other", known to node-2's profiler only) and is emptier otherwise.
+        { ...node('node-1', 'a', 4000, [{ fn: 'other', cpu: 100 }]), pm },
+        { ...node('node-2', 'a', 4000, [{ fn: 'filler', cpu: 1000 }]), pm: { ...pm, functions: [...pm.functions, { namespace: 'default', function: 'other', written_bytes: 2 ** 20, samples: 1 }] } },
+      ],
+    });
+    assert.equal(res.code, 'SCHEDULE_CODE_SCHEDULED');
+    assert.equal(res.node, 'node-2');
+    assert.deepEqual(
+      res.scores.map((s) => [s.node, s.by_plugin['pm-writer-spread']]),
+      [['node-2', 67], ['node-1', 50]],
+    );
   });
 
   await t.test('malformed requests are answered with SCHEDULE_CODE_ERROR', async () => {
@@ -92,10 +115,10 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
 
   await t.test('metrics count attempts by result', async () => {
     const text = await registry.metrics();
-    assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="scheduled"\} 1/);
+    assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="scheduled"\} 2/);
     assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="unschedulable"\} 1/);
     assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="error"\} 3/);
-    assert.match(text, /sluice_scheduler_scheduling_duration_seconds_count 5/);
+    assert.match(text, /sluice_scheduler_scheduling_duration_seconds_count 6/);
   });
 });
 

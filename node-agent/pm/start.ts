@@ -12,14 +12,30 @@ import { PmProfiler } from './profiler.js';
 import { ProfileStore } from './profile-store.js';
 import { pmHandlers } from './service.js';
 import type { PmNodeHandlers } from '../../protos/generated/sluice/pm/v1/PmNode.js';
-import type { Calibration, PmDevice } from './types.js';
+import type { NodePm as NodePmView } from '../../protos/generated/sluice/nodeagent/v1/NodePm.js';
+import type { Calibration, PmDevice, PmProfile } from './types.js';
 
 export interface NodePm {
   device: PmDevice;
   /** Resolves once the writer limit is known (calibrated or configured). */
   calibrated: Promise<Calibration>;
   handlers: PmNodeHandlers;
+  /** The node's PM as placement sees it (NodeAgent.GetNodePm): mode, writer limit, predicted bytes written per function. */
+  view(): NodePmView;
   close(): Promise<void>;
+}
+
+const VIEW_MODE: Record<PmDevice['mode'], NodePmView['mode']> = { dax: 'NODE_PM_MODE_DAX', emulated: 'NODE_PM_MODE_EMULATED', plain: 'NODE_PM_MODE_PLAIN' };
+
+/** The placement view of a node's PM from its parts (pure). Only functions with a usage report are listed. */
+export function pmView(mode: PmDevice['mode'], writerLimit: number, calibrated: boolean, profiles: Iterable<[string, PmProfile]>): NodePmView {
+  const functions: NonNullable<NodePmView['functions']> = [];
+  for (const [key, profile] of profiles) {
+    if (profile.samples === 0) continue;
+    const slash = key.indexOf('/');
+    functions.push({ namespace: key.slice(0, slash), function: key.slice(slash + 1), written_bytes: profile.writtenBytes, samples: profile.samples });
+  }
+  return { mode: VIEW_MODE[mode], writer_limit: calibrated && Number.isFinite(writerLimit) ? writerLimit : 0, calibrated, functions };
 }
 
 export async function startNodePm(config: PmConfig, deps: { node: string; logger: Logger; registry: Registry }): Promise<NodePm | undefined> {
@@ -53,14 +69,18 @@ export async function startNodePm(config: PmConfig, deps: { node: string; logger
     profiles: () => profiler.entries(),
   });
   let calibration: Calibration = { points: [], writerLimit: Infinity };
+  // Placement reads this: until it is set, the node's writer limit is not known yet.
+  let limitKnown = false;
   const ready = calibrated.then(
     (c) => {
       calibration = c;
       admission.setWriterLimit(c.writerLimit);
+      limitKnown = true;
       return c;
     },
     (err: unknown) => {
       logger.error({ err: (err as Error).message }, 'PM calibration failed; admission stays off');
+      limitKnown = true;
       return calibration;
     },
   );
@@ -82,6 +102,7 @@ export async function startNodePm(config: PmConfig, deps: { node: string; logger
     device,
     calibrated: ready,
     handlers,
+    view: () => pmView(device.mode, admission.stats().writerLimit, limitKnown, profiler.entries()),
     async close() {
       await ready;
       admission.close();

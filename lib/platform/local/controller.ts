@@ -10,6 +10,7 @@ import { getNodeInfo, unary, type NodeAgentClient, type SchedulerClient } from '
 import type { Instance__Output } from '../../../protos/generated/sluice/nodeagent/v1/Instance.js';
 import type { InstanceEvent__Output } from '../../../protos/generated/sluice/nodeagent/v1/InstanceEvent.js';
 import type { NodeInfo__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeInfo.js';
+import type { NodePm__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { ScheduleResponse__Output } from '../../../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
 import type { grpc } from '../../grpc.js';
 
@@ -23,6 +24,8 @@ export interface ControllerOptions {
   /** Crash-loop backoff after the second consecutive failure: base × 2^(n−2), capped. The first failure is replaced at once. */
   crashLoopBaseDelayMs: number;
   crashLoopMaxDelayMs: number;
+  /** Deadline of the per-node GetNodePm asked before each placement; a node not answering in time has an unknown PM view. */
+  pmViewTimeoutMs: number;
 }
 
 /** Delay before replacing the n-th consecutive failed instance: the first is replaced at once. */
@@ -37,6 +40,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   retryDelayMs: 1_000,
   crashLoopBaseDelayMs: 1_000,
   crashLoopMaxDelayMs: 30_000,
+  pmViewTimeoutMs: 250,
 };
 
 interface NodeHandle {
@@ -346,7 +350,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         namespace: record.namespace,
         function: record.name,
         function_spec_json: specJson,
-        nodes: this.snapshot(),
+        nodes: this.snapshot(await this.pmViews()),
       },
       5_000,
     );
@@ -368,13 +372,33 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     if (!this.functions.has(functionKey(record))) this.stopInstance(instance.name);
   }
 
-  private snapshot(): unknown[] {
+  private snapshot(pm: ReadonlyMap<string, NodePm__Output>): Array<{ node: NodeInfo__Output; instances: Instance__Output[]; pm: NodePm__Output | null }> {
     return [...this.nodes.values()].map((n) => ({
       node: n.info,
       instances: [...this.instances.values()]
         .filter((t) => t.instance.node === n.info.name && t.instance.phase !== 'INSTANCE_PHASE_FAILED')
         .map((t) => t.instance),
+      pm: pm.get(n.info.name) ?? null,
     }));
+  }
+
+  /**
+   * Every node's PM view, asked now (predictions change with every invocation): one cheap unary call
+   * per node, in parallel, with a short deadline. A node that does not answer in time (or an agent
+   * without GetNodePm) is left out, so its PM is unknown: placement never waits long on it or fails for it.
+   */
+  private async pmViews(): Promise<Map<string, NodePm__Output>> {
+    const out = new Map<string, NodePm__Output>();
+    await Promise.all(
+      [...this.nodes.values()].map(async (n) => {
+        try {
+          out.set(n.info.name, await unary<unknown, NodePm__Output>((req, options, cb) => n.client.GetNodePm(req as never, options, cb), {}, this.options.pmViewTimeoutMs));
+        } catch (err) {
+          this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no PM view of the node for this placement');
+        }
+      }),
+    );
+    return out;
   }
 
   private stopInstance(name: string): void {
