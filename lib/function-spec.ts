@@ -47,9 +47,15 @@ export interface ScalingSpec {
   targetBurstCapacity?: number;
 }
 
-/** Placement hints for the scheduler. Later plugins (PM, locality) add fields here. */
+/** Placement hints for the scheduler. */
 export interface PlacementSpec {
+  /** Required: only nodes with every one of these labels. */
   nodeSelector?: Record<string, string>;
+  /**
+   * Preferred: where the function's data lives, as node labels (e.g. `{ "sluice.dev/dataset": "logs" }`).
+   * Nodes with more of these labels score higher (the data-affinity plugin); others still qualify.
+   */
+  dataAffinity?: Record<string, string>;
 }
 
 export interface FunctionSpec {
@@ -153,7 +159,7 @@ export const FUNCTION_SCHEMA = {
         placement: {
           type: 'object',
           additionalProperties: false,
-          properties: { nodeSelector: stringMap },
+          properties: { nodeSelector: stringMap, dataAffinity: stringMap },
         },
       },
     },

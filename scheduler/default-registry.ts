@@ -5,6 +5,7 @@ import { nodeResourcesFitFactory } from './plugins/node-resources-fit.js';
 import { nodeSelectorFactory } from './plugins/node-selector.js';
 import { leastAllocatedFactory } from './plugins/least-allocated.js';
 import { spreadFactory } from './plugins/spread.js';
+import { dataAffinityFactory } from './plugins/data-affinity.js';
 import { pmWriterSpreadFactory } from './plugins/pm-writer-spread.js';
 
 export function defaultRegistry(): PluginRegistry {
@@ -13,6 +14,7 @@ export function defaultRegistry(): PluginRegistry {
     .register(nodeSelectorFactory)
     .register(leastAllocatedFactory)
     .register(spreadFactory)
+    .register(dataAffinityFactory)
     .register(pmWriterSpreadFactory);
 }
 

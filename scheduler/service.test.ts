@@ -64,9 +64,9 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
     assert.equal(res.code, 'SCHEDULE_CODE_SCHEDULED');
     assert.equal(res.node, 'node-2');
     assert.deepEqual(res.scores.map((s) => s.node), ['node-2']);
-    // cpu 50, memory 93.75; hello is no predicted PM writer: pm-writer-spread is neutral.
-    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100, 'pm-writer-spread': 100 });
-    assert.equal(res.scores[0].total, 72 + 2 * 100 + 2 * 100);
+    // cpu 50, memory 93.75; hello is no predicted PM writer and names no data: pm-writer-spread and data-affinity are neutral.
+    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100, 'data-affinity': 100, 'pm-writer-spread': 100 });
+    assert.equal(res.scores[0].total, 72 + 2 * 100 + 2 * 100 + 2 * 100);
   });
 
   await t.test('unschedulable with reasons per node', async () => {
