@@ -2,6 +2,7 @@
 import { servingSuite } from './serving.js';
 import { xdtSuite } from './xdt.js';
 import { pmSuite } from './pm.js';
+import { localitySuite } from './locality.js';
 import { SuiteRegistry } from './suite.js';
 
 export function createRegistry(): SuiteRegistry {
@@ -9,5 +10,6 @@ export function createRegistry(): SuiteRegistry {
   registry.register(servingSuite);
   registry.register(xdtSuite);
   registry.register(pmSuite);
+  registry.register(localitySuite);
   return registry;
 }

@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { DIST_DIR } from '../cli/components.js';
 import { startLocalCluster, type LocalCluster, type NodePlacement } from '../cli/local-cluster.js';
-import { spawnSync } from 'node:child_process';
 import type { CommandWrapper } from '../lib/process.js';
 import { parseFunctionDefinition, type FunctionDefinition } from '../lib/function-spec.js';
 import { silentLogger } from '../lib/logger.js';
@@ -347,18 +346,7 @@ async function shapedPlacement(ctx: SuiteContext, rateMbit: number): Promise<Pla
     { node: 'producer', subnet: '10.214.1' },
     { node: 'consumer', subnet: '10.214.2' },
   ];
-  const ip = (args: string[]): void => {
-    const result = spawnSync('ip', args, { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr.trim()}`);
-  };
-  for (const r of ranges) {
-    // Any address of the range is local in its namespace (as 127/8 is on lo), and routed there from everywhere else.
-    ip(['-n', net.namespaces[r.node], 'route', 'add', 'local', `${r.subnet}.0/24`, 'dev', 'lo']);
-    ip(['route', 'add', `${r.subnet}.0/24`, 'via', net.addresses[r.node]]);
-    for (const other of ['producer', 'consumer', 'storage'].filter((n) => n !== r.node)) {
-      ip(['-n', net.namespaces[other], 'route', 'add', `${r.subnet}.0/24`, 'via', net.addresses[r.node]]);
-    }
-  }
+  for (const r of ranges) await net.routeRange(r.node, r.subnet);
   ctx.log(`shaped topology: producer ${net.addresses.producer}, consumer ${net.addresses.consumer}, storage ${net.addresses.storage}, control plane ${net.hostAddress}; every link ${rateMbit} Mbit/s`);
   return {
     prefix: 'shaped/',

@@ -143,6 +143,49 @@ test('createTopology: exec() refuses a node that is not in the topology', async 
   }
 });
 
+test('createTopology: routeRange() reaches a node\'s range from everywhere, setRate() reshapes, linkBytes() counts', { timeout: 60_000 }, async (t) => {
+  const topology = await createTopology({ nodes: ['producer', 'consumer'], rateMbit: 10_000, log: () => undefined });
+  if (!topology.available) {
+    t.skip(`network namespaces are not available here: ${topology.reason}`);
+    return;
+  }
+  let server: ChildProcess | undefined;
+  try {
+    assert.deepEqual(Object.keys(topology.hostLinks), ['producer', 'consumer']);
+    await topology.routeRange('producer', '10.214.9');
+    await assert.rejects(topology.routeRange('nobody', '10.214.8'), /no node "nobody"/);
+    // Any address of the range is the producer's: a server there, reached from the consumer and from the root namespace.
+    const address = '10.214.9.77';
+    const serve = topology.exec('producer', process.execPath, [
+      '-e',
+      `const b = Buffer.alloc(${SIZE}); require('node:net').createServer((s) => s.end(b)).listen(${PORT}, '${address}', () => console.log('listening'));`,
+    ]);
+    server = spawn(serve.command, serve.args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(server.stdout!, 'data');
+    const fromRoot = JSON.parse(await output({ command: process.execPath, args: ['-e', clientScript(address)] })) as { bytes: number };
+    assert.equal(fromRoot.bytes, SIZE);
+
+    await topology.setRate(RATE_MBIT);
+    assert.equal(topology.rateMbit, RATE_MBIT);
+    assert.match(execFileSync('tc', ['qdisc', 'show', 'dev', topology.hostLinks.producer], { encoding: 'utf8' }), /rate 1Gbit/);
+    const before = topology.linkBytes('producer');
+    const fromConsumer = JSON.parse(await output(topology.exec('consumer', process.execPath, ['-e', clientScript(address)]))) as { bytes: number; ms: number };
+    assert.equal(fromConsumer.bytes, SIZE);
+    const idealMs = (SIZE * 8) / (RATE_MBIT * 1000);
+    assert.ok(fromConsumer.ms >= idealMs * 0.97, `50 MiB took ${fromConsumer.ms.toFixed(0)} ms after setRate(${RATE_MBIT}), faster than it allows`);
+    const after = topology.linkBytes('producer');
+    // The object plus TCP/IP headers went out of the producer; only acknowledgements came in.
+    assert.ok(after.fromNode - before.fromNode >= SIZE, `producer sent ${after.fromNode - before.fromNode} bytes`);
+    assert.ok(after.fromNode - before.fromNode < SIZE * 1.1);
+    assert.ok(after.toNode - before.toNode < SIZE * 0.1);
+    await assert.rejects(topology.setRate(0), /positive/);
+  } finally {
+    server?.kill('SIGKILL');
+    if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit');
+    await topology.destroy();
+  }
+});
+
 const NETNS_MODULE = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'netns.js')).href;
 
 /** A child process that makes a one-node topology, prints its namespaces and pid, then `ending` (exits or waits). */

@@ -14,10 +14,15 @@
 // this process reaches them all. A token bucket (tc tbf) on both ends of each veth caps the node's traffic in each
 // direction at rateMbit. No default route: nothing in a namespace can reach beyond the bridge.
 //
+// For a local cluster on it, routeRange() gives each node an address range of its own (the node agent's subnet), and
+// setRate() reshapes every link in place, between measurements; hostLinks name the root-side veths, whose counters in
+// /sys/class/net/<link>/statistics are each node's traffic (linkBytes()).
+//
 // Needs root (CAP_NET_ADMIN) and iproute2 (installed with apt when missing); when namespaces cannot be made, the result
 // is { available: false, reason }. Stop the processes inside before destroy(): a namespace lives on while a process
 // uses it. Leftovers of a run that was killed (its pid is gone) are removed by the next createTopology().
 import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { CommandLine } from '../../lib/process.js';
 import { ensureDebianBinary } from './system-tools.js';
@@ -49,9 +54,21 @@ export interface Topology {
   namespaces: Record<string, string>;
   /** The address of the root namespace on the bridge (this process, when it serves a node). */
   hostAddress: string;
+  /** Each link's current rate (setRate changes it). */
   rateMbit: number;
+  /** Node name → its veth end in the root namespace (a port of the bridge). */
+  hostLinks: Record<string, string>;
   /** The command line that runs `cmd args` inside `node`'s namespace, for spawn() or spawnOwned(). */
   exec(node: string, cmd: string, args: readonly string[]): SpawnArgs;
+  /**
+   * Makes every address of `${subnet}.0/24` local in `node`'s namespace (as 127/8 is on lo) and routes the range via the
+   * node's address from the root namespace and every other node: an instance range for a node agent there.
+   */
+  routeRange(node: string, subnet: string): Promise<void>;
+  /** Reshapes every link, both directions, to `rateMbit` (tc qdisc change); traffic in flight goes on. */
+  setRate(rateMbit: number): Promise<void>;
+  /** Bytes the node has sent onto its link (`fromNode`) and received from it (`toNode`) since the topology was made. */
+  linkBytes(node: string): { fromNode: number; toNode: number };
   /** Removes the namespaces, links and bridge; safe to call more than once. */
   destroy(): Promise<void>;
 }
@@ -265,20 +282,47 @@ export async function createTopology(options: TopologyOptions): Promise<Topology
 
   const addresses = Object.fromEntries(plan.nodes.map((n) => [n.name, n.address]));
   const namespaces = Object.fromEntries(plan.nodes.map((n) => [n.name, n.namespace]));
+  const hostLinks = Object.fromEntries(plan.nodes.map((n) => [n.name, n.hostVeth]));
+  const nodePlan = (node: string): NodePlan => {
+    const found = plan.nodes.find((n) => n.name === node);
+    if (!found) throw new RangeError(`no node "${node}" in this topology (nodes: ${plan.nodes.map((n) => n.name).join(', ')})`);
+    return found;
+  };
   options.log(
     `network topology up: ${plan.nodes.map((n) => `${n.name}=${n.address}`).join(', ')} on bridge ${plan.bridge} (${BRIDGE_ADDRESS}), ${rateMbit} Mbit/s per link and direction`,
   );
-  return {
+  const topology: Topology = {
     available: true,
     addresses,
     namespaces,
     hostAddress: BRIDGE_ADDRESS,
     rateMbit,
+    hostLinks,
     exec(node, cmd, args) {
-      const ns = namespaces[node];
-      if (!ns) throw new RangeError(`no node "${node}" in this topology (nodes: ${Object.keys(namespaces).join(', ')})`);
-      return { command: ip, args: ['netns', 'exec', ns, cmd, ...args] };
+      return { command: ip, args: ['netns', 'exec', nodePlan(node).namespace, cmd, ...args] };
+    },
+    async routeRange(node, subnet) {
+      const owner = nodePlan(node);
+      const range = `${subnet}.0/24`;
+      await run(ip, ['-n', owner.namespace, 'route', 'add', 'local', range, 'dev', 'lo']);
+      await run(ip, ['route', 'add', range, 'via', owner.address]);
+      for (const other of plan.nodes.filter((n) => n !== owner)) await run(ip, ['-n', other.namespace, 'route', 'add', range, 'via', owner.address]);
+    },
+    async setRate(newRateMbit) {
+      const args = tbfArgs(newRateMbit);
+      for (const node of plan.nodes) {
+        await run(tc, ['qdisc', 'change', 'dev', node.hostVeth, 'root', ...args]);
+        await run(tc, ['-n', node.namespace, 'qdisc', 'change', 'dev', 'eth0', 'root', ...args]);
+      }
+      topology.rateMbit = newRateMbit;
+      options.log(`every link reshaped to ${newRateMbit} Mbit/s per direction`);
+    },
+    linkBytes(node) {
+      const counter = (name: string): number => Number(readFileSync(`/sys/class/net/${nodePlan(node).hostVeth}/statistics/${name}`, 'utf8').trim());
+      // The root-side end receives what the node sends.
+      return { fromNode: counter('rx_bytes'), toNode: counter('tx_bytes') };
     },
     destroy,
   };
+  return topology;
 }
