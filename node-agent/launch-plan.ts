@@ -155,7 +155,7 @@ export function xdtSettingsFromEnv(env: NodeJS.ProcessEnv): Record<string, strin
 }
 
 /** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */
-function queueProxyEnvName(key: string): string {
+export function queueProxyEnvName(key: string): string {
   return `SLUICE_QUEUE_PROXY_${key.toUpperCase().replaceAll('-', '_')}`;
 }
 

@@ -12,7 +12,7 @@ import {
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { apiErrorMessage } from '../lib/kubernetes/client.js';
-import { FUNCTION_LABEL, FUNCTIONS_PATH, GROUP, MANAGED_BY_LABEL, OPERATOR_NAME, PLURAL, VERSION, type FunctionResource } from '../lib/kubernetes/function-resource.js';
+import { FUNCTION_LABEL, functionInformer, MANAGED_BY_LABEL, OPERATOR_NAME } from '../lib/kubernetes/function-resource.js';
 import { Informer } from '../lib/kubernetes/informer.js';
 import { WorkQueue } from '../lib/kubernetes/work-queue.js';
 import type { OperatorConfig } from './config.js';
@@ -51,16 +51,8 @@ export function startOperator(config: OperatorConfig, deps: { kubeConfig: KubeCo
   };
   const owned = `${MANAGED_BY_LABEL}=${OPERATOR_NAME}`;
 
-  const functions = new Informer<FunctionResource>({
-    kubeConfig,
-    path: FUNCTIONS_PATH,
-    list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
-    onAdd: enqueue,
-    onUpdate: enqueue,
-    // Owner references let the garbage collector remove the children; nothing to do here.
-    logger,
-    what: 'functions',
-  });
+  // Owner references let the garbage collector remove the children: deletes need nothing here.
+  const functions = functionInformer(kubeConfig, logger, { onAdd: enqueue, onUpdate: enqueue });
   const deployments = new Informer<V1Deployment>({
     kubeConfig,
     path: '/apis/apps/v1/deployments',

@@ -2,7 +2,7 @@
 import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import { FUNCTION_DEFAULTS, type FunctionDefinition } from '../lib/function-spec.js';
 import { childName, GROUP, selectorLabels, VERSION } from '../lib/kubernetes/function-resource.js';
-import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT } from '../node-agent/launch-plan.js';
+import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName } from '../node-agent/launch-plan.js';
 
 export interface DesiredConfig {
   queueProxyImage: string;
@@ -127,11 +127,6 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
     resources: { requests: { cpu: '25m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: RESTRICTED,
   };
-}
-
-/** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */
-function queueProxyEnvName(key: string): string {
-  return `SLUICE_QUEUE_PROXY_${key.toUpperCase().replaceAll('-', '_')}`;
 }
 
 /**

@@ -1,6 +1,8 @@
 // The Function custom resource (functions.sluice.dev): its API coordinates, object shape, and conversion to the platform's FunctionRecord.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../logger.js';
+import { Informer, type InformerHandlers } from './informer.js';
 import { API_VERSION, KIND, parseFunctionDefinition, type FunctionDefinition, type FunctionSpec } from '../function-spec.js';
 import type { FunctionRecord } from '../platform/types.js';
 
@@ -75,4 +77,17 @@ export function recordFromResource(resource: FunctionResource): Conversion {
     ok: true,
     record: { namespace: definition.metadata.namespace!, name: definition.metadata.name, generation: generation ?? 1, definition },
   };
+}
+
+/** A cache (not yet started) of every Function in the cluster, as the operator, the scheduler and the platform watch them. */
+export function functionInformer(kubeConfig: KubeConfig, logger: Logger, handlers: InformerHandlers<FunctionResource> = {}): Informer<FunctionResource> {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  return new Informer<FunctionResource>({
+    kubeConfig,
+    path: FUNCTIONS_PATH,
+    list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
+    ...handlers,
+    logger,
+    what: 'functions',
+  });
 }

@@ -1,7 +1,6 @@
 // The scheduler on Kubernetes: pending pods with our schedulerName are placed by the same schedule() as locally and bound with a Binding.
 import {
   CoreV1Api,
-  CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
@@ -12,7 +11,7 @@ import { API_VERSION, KIND, type FunctionDefinition } from '../../lib/function-s
 import type { Logger } from '../../lib/logger.js';
 import { apiErrorMessage, apiStatusCode } from '../../lib/kubernetes/client.js';
 import { eventRecorder } from '../../lib/kubernetes/events.js';
-import { FUNCTION_LABEL, FUNCTIONS_PATH, GROUP, PLURAL, recordFromResource, VERSION, type FunctionResource } from '../../lib/kubernetes/function-resource.js';
+import { FUNCTION_LABEL, functionInformer, recordFromResource, type FunctionResource } from '../../lib/kubernetes/function-resource.js';
 import { Informer } from '../../lib/kubernetes/informer.js';
 import { WorkQueue } from '../../lib/kubernetes/work-queue.js';
 import type { Profile } from '../framework.js';
@@ -55,7 +54,6 @@ export function startBinder(options: BinderOptions): RunningBinder {
   const { kubeConfig, logger, metrics, profile } = options;
   const random = options.random ?? Math.random;
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const events = eventRecorder(core, options.schedulerName, logger);
   const queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: options.maxRetryDelayMs ?? 10_000 });
   /** Pods bound here that the watch has not shown bound yet: their resources are taken already. */
@@ -101,13 +99,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
     logger,
     what: 'nodes',
   });
-  const functions = new Informer<FunctionResource>({
-    kubeConfig,
-    path: FUNCTIONS_PATH,
-    list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
-    logger,
-    what: 'functions',
-  });
+  const functions = functionInformer(kubeConfig, logger);
   const informers = [pods, nodes, functions];
   for (const informer of informers) informer.start();
   const synced = Promise.all(informers.map((i) => i.synced)).then(() => logger.info({ schedulerName: options.schedulerName }, 'scheduler caches synced'));

@@ -1,7 +1,6 @@
 // The Platform interface on Kubernetes: Functions from the Function CRD, ready instances from EndpointSlices, scale through the Deployment scale subresource.
 import {
   AppsV1Api,
-  CustomObjectsApi,
   DiscoveryV1Api,
   PatchStrategy,
   setHeaderOptions,
@@ -13,13 +12,10 @@ import { apiErrorMessage } from '../../kubernetes/client.js';
 import {
   childName,
   FUNCTION_LABEL,
-  FUNCTIONS_PATH,
-  GROUP,
+  functionInformer,
   MANAGED_BY_LABEL,
   OPERATOR_NAME,
-  PLURAL,
   recordFromResource,
-  VERSION,
   type FunctionResource,
 } from '../../kubernetes/function-resource.js';
 import { Informer } from '../../kubernetes/informer.js';
@@ -32,13 +28,11 @@ function sliceKey(slice: V1EndpointSlice): string | undefined {
 }
 
 export class KubernetesPlatform implements Platform {
-  private readonly custom: CustomObjectsApi;
   private readonly apps: AppsV1Api;
   private readonly discovery: DiscoveryV1Api;
   private readonly informers: Array<Informer<FunctionResource> | Informer<V1EndpointSlice>> = [];
 
   constructor(private readonly kubeConfig: KubeConfig, private readonly logger: Logger) {
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   }
@@ -59,15 +53,10 @@ export class KubernetesPlatform implements Platform {
         onEvent({ type: 'deleted', fn: before });
       }
     };
-    const informer = new Informer<FunctionResource>({
-      kubeConfig: this.kubeConfig,
-      path: FUNCTIONS_PATH,
-      list: () => this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
+    const informer = functionInformer(this.kubeConfig, this.logger, {
       onAdd: (r) => report(r, false),
       onUpdate: (r) => report(r, false),
       onDelete: (r) => report(r, true),
-      logger: this.logger,
-      what: 'functions',
     }).start();
     this.informers.push(informer);
     return () => void informer.stop();
