@@ -15,33 +15,13 @@ readonly SCRIPT=kind.sh
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
 readonly CLUSTER="${SLUICE_KIND_CLUSTER:-sluice-e2e}"
-readonly COMPONENTS=(activator autoscaler scheduler operator node-agent queue-proxy)
+# shellcheck source=e2e/docker-cluster.sh
+source "${ROOT}/e2e/docker-cluster.sh"
 
-die() {
-  echo "${SCRIPT}: $*" >&2
-  exit 2
-}
-
-# Docker first and at once: without an engine nothing below can work.
-if ! command -v docker >/dev/null 2>&1; then
-  die "docker is not installed. kind runs its nodes as Docker containers; install Docker, or run the e2e suite on the built-in control plane with 'npm run e2e'."
-fi
-if ! docker info >/dev/null 2>&1; then
-  die "the Docker engine is not running or not reachable ('docker info' failed; the docker client alone is not enough). Start it (e.g. 'sudo systemctl start docker'), or run the e2e suite on the built-in control plane with 'npm run e2e'."
-fi
-
-# helm and kubectl may be the ones e2e/control-plane/build-tools.sh built.
-E2E_BIN="${SLUICE_E2E_BIN:-${HOME}/.cache/sluice-e2e/k8s-v1.36.3/bin}"
-if [[ -d "${E2E_BIN}" ]]; then
-  PATH="${PATH}:${E2E_BIN}"
-fi
-for tool in kind helm kubectl npm; do
-  command -v "${tool}" >/dev/null 2>&1 || die "${tool} is not on PATH (kind: https://kind.sigs.k8s.io; helm and kubectl: e2e/control-plane/build-tools.sh or your package manager)."
-done
-
-TAG="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "${ROOT}/charts/sluice/Chart.yaml")"
+require_docker kind
+require_tools kind https://kind.sigs.k8s.io
+TAG="$(chart_tag)"
 readonly TAG
-[[ -n "${TAG}" ]] || die "no appVersion in charts/sluice/Chart.yaml"
 
 WORK="$(mktemp -d)"
 readonly WORK
@@ -80,23 +60,9 @@ nodes:
 EOF
 fi
 
-# ---- images: every component, and one per example function (examples/<name>/main.ts) ----
-images=()
-for component in "${COMPONENTS[@]}"; do
-  docker build --target "${component}" --tag "sluice/${component}:${TAG}" "${ROOT}"
-  images+=("sluice/${component}:${TAG}")
-done
-for dir in "${ROOT}"/examples/*/; do
-  example="$(basename "${dir}")"
-  [[ -f "${dir}main.ts" ]] || continue
-  docker build --target example --build-arg "EXAMPLE=${example}" --tag "sluice/example-${example}:${TAG}" "${ROOT}"
-  images+=("sluice/example-${example}:${TAG}")
-done
+# ---- images ----
+build_images "${TAG}"
 kind load docker-image --name "${CLUSTER}" "${images[@]}"
 
 # ---- suite ----
-cd "${ROOT}"
-# The suite installs the chart itself (helm install … --set bindAddress=0.0.0.0 on such a cluster, so
-# that kubectl port-forward reaches the activator) and uninstalls it at the end.
-npm run build
-SLUICE_E2E_KUBECONFIG="${KUBECONFIG_FILE}" node --test --test-concurrency=1 dist/e2e/kubernetes/*.e2e.js "$@"
+run_suite "${KUBECONFIG_FILE}" "$@"
