@@ -133,6 +133,7 @@ function reference(overrides: Partial<ObjectReference> = {}): string {
   return codec.mint({
     producer: '127.0.1.2:8013',
     node: 'node-2',
+    function: 'producer',
     key: 'obj-1',
     namespace: 'default',
     retrievals: 1,
@@ -150,7 +151,7 @@ test('producerNode: the node of a reference the consumer may use; anything else 
     ['bound to another namespace', good, 'team-b', undefined],
     ['expired', reference({ expiresAtMs: now - 1 }), 'default', undefined],
     ['tampered', tampered, 'default', undefined],
-    ["another cluster's key", new ReferenceCodec(generateClusterKey()).mint({ producer: 'x:1', node: 'node-2', key: 'k', namespace: 'default', retrievals: 1, expiresAtMs: now + 60_000 }), 'default', undefined],
+    ["another cluster's key", new ReferenceCodec(generateClusterKey()).mint({ producer: 'x:1', node: 'node-2', function: 'producer', key: 'k', namespace: 'default', retrievals: 1, expiresAtMs: now + 60_000 }), 'default', undefined],
     ['not a token', 'not a reference!', 'default', undefined],
     ['empty', '', 'default', undefined],
     ['a reference without a node', reference({ node: '' }), 'default', undefined],

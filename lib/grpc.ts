@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ProtoGrpcType as AutoscalerProto } from '../protos/generated/autoscaler.js';
+import type { ProtoGrpcType as FlowProto } from '../protos/generated/flow.js';
 import type { ProtoGrpcType as NodeAgentProto } from '../protos/generated/node_agent.js';
 import type { ProtoGrpcType as PlatformProto } from '../protos/generated/platform.js';
 import type { ProtoGrpcType as PmProto } from '../protos/generated/pm.js';
@@ -40,6 +41,7 @@ function load<T>(file: string): T {
 }
 
 export const loadAutoscalerProto = (): AutoscalerProto => load<AutoscalerProto>('autoscaler.proto');
+export const loadFlowProto = (): FlowProto => load<FlowProto>('flow.proto');
 export const loadNodeAgentProto = (): NodeAgentProto => load<NodeAgentProto>('node_agent.proto');
 export const loadPlatformProto = (): PlatformProto => load<PlatformProto>('platform.proto');
 export const loadPmProto = (): PmProto => load<PmProto>('pm.proto');

@@ -105,6 +105,9 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
     GetNodePm(_call, callback) {
       callback(null, pm ? pm.view() : { mode: 'NODE_PM_MODE_OFF', writer_limit: 0, calibrated: true, functions: [] });
     },
+    GetNodeFlows(_call, callback) {
+      callback(null, { node: config.name, flows: [], links: [] });
+    },
     StartInstance(call, callback) {
       try {
         callback(null, toProtoInstance(instances.start(call.request)));

@@ -8,6 +8,7 @@ const NOW = 1_800_000_000_000;
 const REF: ObjectReference = {
   producer: '127.0.1.7:8013',
   node: 'node-1',
+  function: 'producer',
   key: 'obj-42',
   namespace: 'team-a',
   retrievals: 3,

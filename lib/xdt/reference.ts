@@ -11,6 +11,8 @@ export interface ObjectReference {
   producer: string;
   /** Node of the producer instance (the activator reads it for locality-aware routing). */
   node: string;
+  /** The producer's function (the consumer's queue-proxy reports the flow producer → consumer). */
+  function: string;
   /** The object's key in the producer's buffer. */
   key: string;
   /** Namespace the reference is bound to: only functions of this namespace may use it. */
@@ -52,6 +54,7 @@ function isReference(value: unknown): value is ObjectReference {
     r !== null &&
     typeof r.producer === 'string' &&
     typeof r.node === 'string' &&
+    typeof r.function === 'string' &&
     typeof r.key === 'string' &&
     typeof r.namespace === 'string' &&
     Number.isInteger(r.retrievals) &&

@@ -27,6 +27,7 @@ function plane(overrides: Partial<XdtDataPlaneOptions> = {}): Promise<XdtDataPla
     localPort: 0,
     mode: 'cut-through',
     namespace: 'default',
+    function: 'fn',
     node: 'node-1',
     codec: new ReferenceCodec(key),
     invokePool: { count: 4, sizeBytes: MiB },

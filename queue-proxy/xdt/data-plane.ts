@@ -51,6 +51,8 @@ export interface XdtDataPlaneOptions {
   localPort: number;
   /** This instance's namespace: objects it puts are bound to it, and it reads only references of it. */
   namespace: string;
+  /** This instance's function (sealed into references, so consumers can report the flow). */
+  function: string;
   node: string;
   codec: ReferenceCodec;
   /** Outbound buffers for invoke (one retrieval; released as sent). */
@@ -244,7 +246,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     }
     const ttlMs = header.ttl_ms > 0 ? header.ttl_ms : header.for_invoke ? (options.invokeTtlMs ?? options.defaultTtlMs) : options.defaultTtlMs;
     const key = store.create({ namespace: options.namespace, retrievals, ttlMs, contentType: header.content_type, sizeBytes: header.size_bytes });
-    const reference = codec.mint({ producer: address, node: options.node, key: `${prefix}:${key}`, namespace: options.namespace, retrievals, expiresAtMs: Date.now() + ttlMs });
+    const reference = codec.mint({ producer: address, node: options.node, function: options.function, key: `${prefix}:${key}`, namespace: options.namespace, retrievals, expiresAtMs: Date.now() + ttlMs });
     respondOk(stream);
     if (!storeAndForward) stream.write(encodeMessage('PutResponse', { reference }));
     async function* data(): AsyncGenerator<Buffer> {

@@ -54,6 +54,7 @@ export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger;
     socketPath: x.socket,
     localPort: x.localPort,
     namespace: config.namespace,
+    function: config.function,
     node: config.node,
     codec: new ReferenceCodec(clusterKey(x)),
     invokePool: { count: x.invokeBuffers, sizeBytes: x.invokeBufferBytes },
