@@ -26,7 +26,9 @@ test('defaults', () => {
     xdtKeyFile: '',
     xdtSocketDir: path.join(os.tmpdir(), 'sluice-xdt'),
     xdtDrainTimeoutMs: 120_000,
+    xdtShmDir: 'auto',
     activatorUrl: '',
+    flowHalfLifeMs: 60_000,
     pm: {
       mode: 'auto',
       dir: '',
@@ -61,7 +63,9 @@ test('loadConfig from env', () => {
     SLUICE_NODE_AGENT_XDT_KEY_FILE: '/etc/sluice/xdt.key',
     SLUICE_NODE_AGENT_XDT_SOCKET_DIR: '/run/sluice-xdt',
     SLUICE_NODE_AGENT_XDT_DRAIN_TIMEOUT: '1m',
+    SLUICE_NODE_AGENT_XDT_SHM_DIR: 'off',
     SLUICE_NODE_AGENT_ACTIVATOR_URL: 'http://127.0.0.1:8080',
+    SLUICE_NODE_AGENT_FLOW_HALF_LIFE: '2m',
     SLUICE_NODE_AGENT_PM_MODE: 'emulated',
     SLUICE_NODE_AGENT_PM_DIR: '/dev/shm/pm-7',
     SLUICE_NODE_AGENT_PM_BANDWIDTH_SCALE: '0.1',
@@ -91,7 +95,9 @@ test('loadConfig from env', () => {
     xdtKeyFile: '/etc/sluice/xdt.key',
     xdtSocketDir: '/run/sluice-xdt',
     xdtDrainTimeoutMs: 60_000,
+    xdtShmDir: 'off',
     activatorUrl: 'http://127.0.0.1:8080',
+    flowHalfLifeMs: 120_000,
     pm: {
       mode: 'emulated',
       dir: '/dev/shm/pm-7',
@@ -124,12 +130,37 @@ test('loadConfig rejects bad values naming the key', () => {
     { name: 'drain timeout', input: { 'drain-timeout': 'soon' }, want: /drain-timeout = soon, must be a duration in \[0s; 1h\]/ },
     { name: 'warm queue-proxies', input: { 'warm-queue-proxies': '17' }, want: /warm-queue-proxies = 17, must be an integer in \[0; 16\]/ },
     { name: 'name', input: { name: 'Node_1' }, want: /name = Node_1, must be a DNS name/ },
+    { name: 'flow half-life not a duration', input: { 'flow-half-life': 'often' }, want: /flow-half-life = often, must be a duration in \[1s; 24h\]/ },
     { name: 'pm mode', input: { 'pm-mode': 'nvme' }, want: /pm-mode = nvme, must be one of auto, dax, emulated, plain, off/ },
     { name: 'pm writer limit', input: { 'pm-writer-limit': '0' }, want: /pm-writer-limit = 0, must be auto, unbounded or an integer in \[1; 10000\]/ },
     { name: 'unknown key', input: { 'max-instance': '3' }, want: /unknown config key "max-instance"/ },
   ];
   for (const row of rows) {
     assert.throws(() => loadConfig(row.input), row.want, row.name);
+  }
+});
+
+test('flow-half-life: a duration in [1s; 24h], default 60s', () => {
+  const rows: Array<{ value: string | number | undefined; want?: number; error?: RegExp }> = [
+    { value: undefined, want: 60_000 },
+    { value: '', want: 60_000 },
+    { value: '30s', want: 30_000 },
+    { value: '1m30s', want: 90_000 },
+    { value: '1s', want: 1_000 },
+    { value: '24h', want: 24 * 3_600_000 },
+    // A bare number is milliseconds, as for every duration key.
+    { value: '5000', want: 5_000 },
+    { value: 2_000, want: 2_000 },
+    { value: '999ms', error: /node-agent: flow-half-life = 999ms, must be a duration in \[1s; 24h\]/ },
+    { value: '0s', error: /flow-half-life = 0s/ },
+    { value: '25h', error: /flow-half-life = 25h/ },
+    { value: '-1s', error: /flow-half-life = -1s/ },
+    { value: 'soon', error: /flow-half-life = soon/ },
+  ];
+  for (const row of rows) {
+    const raw = { 'flow-half-life': row.value };
+    if (row.error) assert.throws(() => loadConfig(raw), row.error, String(row.value));
+    else assert.equal(loadConfig(raw).flowHalfLifeMs, row.want, String(row.value));
   }
 });
 

@@ -6,6 +6,7 @@ import { ConfigError, ConfigReader } from '../lib/config.js';
 import type { RawConfig } from '../lib/config.js';
 import { parseBytes } from '../lib/quantity.js';
 import { DEFAULT_BANDWIDTH_SCALE } from './pm/contention-model.js';
+import { DEFAULT_FLOW_HALF_LIFE_MS } from './flows/flow-table.js';
 
 export interface NodeAgentConfig {
   name: string;
@@ -39,8 +40,12 @@ export interface NodeAgentConfig {
   xdtSocketDir: string;
   /** How long a stopping queue-proxy keeps serving XDT objects not yet retrieved. */
   xdtDrainTimeoutMs: number;
+  /** Shared-memory directory for same-node XDT pulls: "auto" (/dev/shm/sluice-xdt/<name>), a path, or "off". */
+  xdtShmDir: string;
   /** Ingress URL functions call for XDT invoke (SLUICE_ACTIVATOR_URL); "" = not set. */
   activatorUrl: string;
+  /** Half-life of the decayed XDT flow rates the node reports to placement (node-agent/flows/). */
+  flowHalfLifeMs: number;
   pm: PmConfig;
 }
 
@@ -97,7 +102,7 @@ function memoryBytes(r: ConfigReader, fallback: number): number {
   return bytes;
 }
 
-function loadPmConfig(r: ConfigReader, node: string): PmConfig {
+export function loadPmConfig(r: ConfigReader, node: string): PmConfig {
   const limitText = r.string('pm-writer-limit', 'auto');
   let writerLimit: number | undefined;
   if (limitText === 'unbounded') writerLimit = Infinity;
@@ -145,7 +150,10 @@ export function loadConfig(raw: RawConfig): NodeAgentConfig {
     xdtKeyFile: r.string('xdt-key-file', ''),
     xdtSocketDir: path.resolve(r.string('xdt-socket-dir', path.join(os.tmpdir(), 'sluice-xdt'))),
     xdtDrainTimeoutMs: r.durationMs('xdt-drain-timeout', 2 * 60_000, 0, 24 * 3_600_000),
+    xdtShmDir: r.string('xdt-shm-dir', 'auto'),
     activatorUrl: r.string('activator-url', ''),
+    // Reports arrive about once a second, so a half-life under a second would only measure their jitter.
+    flowHalfLifeMs: r.durationMs('flow-half-life', DEFAULT_FLOW_HALF_LIFE_MS, 1_000, 24 * 3_600_000),
     pm: loadPmConfig(r, r.string('name', 'node-1')),
   };
   r.rejectUnknown();

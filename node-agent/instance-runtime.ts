@@ -89,6 +89,10 @@ export interface RuntimeDeps {
   env?: NodeJS.ProcessEnv;
   /** The node's PM (directory, and the agent's PmNode address once it listens); absent = no PM on this node. */
   pm?: { dir: string; address: () => string };
+  /** The agent's gRPC address once it listens (queue-proxies send it their XDT flow reports); absent = no reports. */
+  agentAddress?: () => string;
+  /** The node's shared-memory directory for same-node XDT pulls (made by the agent); absent = over TCP. */
+  xdtShmDir?: string;
 }
 
 type ProcessRole = 'function server' | 'queue-proxy';
@@ -247,7 +251,14 @@ export class InstanceRuntime {
         baseEnv: this.deps.env ?? process.env,
         nodeBinary: process.execPath,
         node: this.config.name,
-        xdt: { keyFile: this.config.xdtKeyFile, socketDir: this.config.xdtSocketDir, drainTimeoutMs: this.config.xdtDrainTimeoutMs, activatorUrl: this.config.activatorUrl },
+        xdt: {
+          keyFile: this.config.xdtKeyFile,
+          socketDir: this.config.xdtSocketDir,
+          drainTimeoutMs: this.config.xdtDrainTimeoutMs,
+          activatorUrl: this.config.activatorUrl,
+          shmDir: this.deps.xdtShmDir,
+        },
+        nodeAgentAddress: this.deps.agentAddress?.(),
         pm: this.deps.pm ? { dir: this.deps.pm.dir, address: this.deps.pm.address() } : undefined,
       });
       if (this.config.xdtKeyFile !== '') mkdirSync(this.config.xdtSocketDir, { recursive: true, mode: 0o700 });

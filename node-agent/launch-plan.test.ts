@@ -54,11 +54,22 @@ test('launchPlan', () => {
       },
     },
     {
+      name: 'same-node fast path and flow reports: the queue-proxy gets the node shared-memory directory and the agent address, the function neither',
+      input: input({ container: { command: ['node', 'server.js'] } }, { xdt: { ...xdtOn, shmDir: '/dev/shm/sluice-xdt/node-5' }, nodeAgentAddress: '127.0.5.1:8070' }),
+      want: (plan) => {
+        assert.equal(plan.queueProxyConfig['xdt-shm-dir'], '/dev/shm/sluice-xdt/node-5');
+        assert.equal(plan.queueProxyConfig['node-agent-address'], '127.0.5.1:8070');
+        assert.equal(plan.queueProxy.env.SLUICE_QUEUE_PROXY_XDT_SHM_DIR, '/dev/shm/sluice-xdt/node-5');
+        assert.ok(!Object.values(plan.functionServer.env).includes('/dev/shm/sluice-xdt/node-5'), 'user code must not learn the directory');
+      },
+    },
+    {
       name: 'XDT off: no key, no socket, nothing for the SDK',
       input: input({ container: { command: ['node', 'server.js'] } }),
       want: (plan) => {
         assert.equal(plan.queueProxyConfig['xdt-key-file'], undefined);
         assert.equal(plan.functionServer.env.SLUICE_XDT_SOCKET, undefined);
+        assert.equal(plan.queueProxyConfig['xdt-shm-dir'], undefined);
       },
     },
     {

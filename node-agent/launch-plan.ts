@@ -43,8 +43,10 @@ export interface LaunchInput {
   nodeBinary: string;
   /** Node name (sealed into XDT references). */
   node: string;
-  /** XDT: "" keyFile = off. */
-  xdt: { keyFile: string; socketDir: string; drainTimeoutMs: number; activatorUrl: string };
+  /** XDT: "" keyFile = off; "" shmDir = every pull over TCP (no same-node fast path). */
+  xdt: { keyFile: string; socketDir: string; drainTimeoutMs: number; activatorUrl: string; shmDir?: string };
+  /** The node agent's gRPC address (its FlowProfile takes the queue-proxy's XDT flow reports); "" or absent = none. */
+  nodeAgentAddress?: string;
   /** The node's PM: functions get the directory and the agent's address (device timing, usage); the queue-proxy asks it for admission. */
   pm?: { dir: string; address: string };
 }
@@ -113,6 +115,7 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
     node: input.node,
   };
   if (input.pm) queueProxyConfig['pm-address'] = input.pm.address;
+  if (input.nodeAgentAddress) queueProxyConfig['node-agent-address'] = input.nodeAgentAddress;
   if (xdtOn) {
     // Cluster-wide XDT tuning (SLUICE_QUEUE_PROXY_XDT_* in the agent's env) first; the instance's own settings win.
     Object.assign(queueProxyConfig, xdtSettingsFromEnv(input.baseEnv), {
@@ -121,6 +124,7 @@ export function launchPlan(input: LaunchInput): LaunchPlan {
       'xdt-socket': xdtSocket,
       'xdt-drain-timeout': formatDurationMs(input.xdt.drainTimeoutMs),
     });
+    if (input.xdt.shmDir) queueProxyConfig['xdt-shm-dir'] = input.xdt.shmDir;
   }
   const queueProxyEnv: Record<string, string> = { ...base };
   for (const [key, value] of Object.entries(queueProxyConfig)) queueProxyEnv[queueProxyEnvName(key)] = value;

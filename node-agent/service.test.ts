@@ -5,11 +5,12 @@ import { existsSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { startNodeAgent } from './service.js';
 import { silentLogger } from '../lib/logger.js';
-import { grpc } from '../lib/grpc.js';
+import { CLIENT_OPTIONS, grpc, loadFlowProto } from '../lib/grpc.js';
 import { functionSpecJson, instancePids, isAlive, nodeAgentClient, testConfig, unaryCall, waitFor, WatchCollector } from './fixtures.js';
 import type { Instance__Output } from '../protos/generated/sluice/nodeagent/v1/Instance.js';
 import type { NodeInfo__Output } from '../protos/generated/sluice/nodeagent/v1/NodeInfo.js';
 import type { NodeAgentClient } from '../protos/generated/sluice/nodeagent/v1/NodeAgent.js';
+import type { NodeFlows__Output } from '../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
 
 const INDEX = 202;
 
@@ -62,6 +63,54 @@ test('node agent over gRPC with real processes', async (t) => {
     assert.deepEqual(view, { mode: 'NODE_PM_MODE_OFF', writer_limit: 0, calibrated: true, functions: [] });
   });
 
+  await t.test('FlowProfile.ReportFlows, then GetNodeFlows shows the edge and the link', async () => {
+    const flowClient = new (loadFlowProto().sluice.flow.v1.FlowProfile)(agent.address, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
+    try {
+      const empty = await unaryCall<NodeFlows__Output>((options, cb) => client.GetNodeFlows({}, options, cb));
+      assert.deepEqual(empty, { node: config.name, flows: [], links: [] });
+
+      const gib = 2 ** 30;
+      await unaryCall((options, cb) =>
+        flowClient.ReportFlows(
+          {
+            namespace: 'default',
+            function: 'consumer',
+            node: config.name,
+            samples: [
+              { producer_function: 'producer', producer_node: 'node-2', path: 'TRANSFER_PATH_TCP', objects: 2, bytes: 3 * gib, transfer_seconds: 4, cost_bytes: 2 * gib },
+              // Junk is ignored on its own; the report still succeeds.
+              { producer_function: '', producer_node: 'node-2', path: 'TRANSFER_PATH_TCP', objects: 1, bytes: 10 },
+            ],
+          },
+          options,
+          cb,
+        ),
+      );
+      const view = await unaryCall<NodeFlows__Output>((options, cb) => client.GetNodeFlows({}, options, cb));
+      assert.equal(view.node, config.name);
+      assert.equal(view.flows.length, 1);
+      const [flow] = view.flows;
+      assert.deepEqual(
+        { namespace: flow.namespace, producer_function: flow.producer_function, consumer_function: flow.consumer_function, bytes_total: flow.bytes_total },
+        { namespace: 'default', producer_function: 'producer', consumer_function: 'consumer', bytes_total: 3 * gib },
+      );
+      // 3 GiB · ln2 / 60 s just now, decaying since; never more.
+      const fresh = (3 * gib * Math.LN2) / 60;
+      assert.ok(flow.bytes_per_second > 0.99 * fresh && flow.bytes_per_second <= fresh, `bytes_per_second ${flow.bytes_per_second}`);
+      assert.deepEqual(view.links, [{ from_node: 'node-2', to_node: config.name, seconds_per_gib: 2, samples: 2 }]);
+
+      const codeOf = (p: Promise<unknown>): Promise<number | undefined> => p.then(() => undefined, (err: grpc.ServiceError) => err.code);
+      assert.equal(await codeOf(unaryCall((options, cb) => flowClient.ReportFlows({ namespace: 'default', samples: [] }, options, cb))), grpc.status.INVALID_ARGUMENT);
+      assert.equal(await codeOf(unaryCall((options, cb) => flowClient.ReportFlows({ function: 'consumer' }, options, cb))), grpc.status.INVALID_ARGUMENT);
+
+      const text = await registry.metrics();
+      assert.match(text, new RegExp(`sluice_node_agent_xdt_flow_bytes_total\\{namespace="default",function="consumer",path="tcp"\\} ${3 * gib}$`, 'm'));
+      assert.match(text, /^sluice_node_agent_xdt_link_cost_seconds_per_gib\{from_node="node-2"\} 2$/m);
+    } finally {
+      flowClient.close();
+    }
+  });
+
   let readyName = '';
   await t.test('StartInstance returns STARTING, the watch reports READY, env and args reach both processes', async () => {
     const name = uniqueName('ready');
@@ -105,6 +154,8 @@ test('node agent over gRPC with real processes', async (t) => {
       SLUICE_QUEUE_PROXY_AUTOSCALER_ADDRESS: '',
       SLUICE_QUEUE_PROXY_DRAIN_TIMEOUT: '2s',
       SLUICE_QUEUE_PROXY_NODE: config.name,
+      // Its flow reports go to this agent.
+      SLUICE_QUEUE_PROXY_NODE_AGENT_ADDRESS: agent.address,
     });
     assert.ok(existsSync(`${config.logDir}/${name}.function.log`));
     assert.ok(existsSync(`${config.logDir}/${name}.queue-proxy.log`));

@@ -1,6 +1,8 @@
-// The NodeAgent gRPC service of one node: node facts, start/stop of instances and the instance watch stream.
+// The NodeAgent gRPC service of one node: node facts, start/stop of instances and the instance watch stream;
+// beside it on the same server the node's PmNode (when the node has PM) and FlowProfile services.
 import { Registry } from 'prom-client';
-import { bindServer, grpc, loadNodeAgentProto, loadPmProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
+import { bindServer, grpc, loadFlowProto, loadNodeAgentProto, loadPmProto, SERVER_OPTIONS, shutdownServer } from '../lib/grpc.js';
+import { createFlowProfile } from './flows/service.js';
 import { startNodePm } from './pm/start.js';
 import { isSluiceError } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errors.js';
@@ -11,6 +13,7 @@ import type { NodeAgentConfig } from './config.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { InstanceEvent, InstanceStatus, ProbeIntervals } from './instance-runtime.js';
 import { createNodeAgentMetrics } from './metrics.js';
+import { prepareShmDir, removeShmDir, resolveShmDir } from './xdt-shm.js';
 import type { NodeAgentHandlers } from '../protos/generated/sluice/nodeagent/v1/NodeAgent.js';
 import type { Instance } from '../protos/generated/sluice/nodeagent/v1/Instance.js';
 import type { InstanceEvent as ProtoInstanceEvent } from '../protos/generated/sluice/nodeagent/v1/InstanceEvent.js';
@@ -72,12 +75,32 @@ function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }
 
+/** The node's shared-memory directory for same-node XDT pulls, made empty; none (TCP only) when it cannot be made. */
+function openShmDir(config: NodeAgentConfig, logger: Logger): string | undefined {
+  const dir = resolveShmDir(config.xdtShmDir, config.name);
+  if (!dir) {
+    logger.info({ xdtShmDir: config.xdtShmDir }, 'XDT same-node fast path off: every pull goes over TCP');
+    return undefined;
+  }
+  try {
+    prepareShmDir(dir);
+  } catch (err) {
+    logger.warn({ dir, err: (err as Error).message }, 'XDT shared-memory directory cannot be made: every pull goes over TCP');
+    return undefined;
+  }
+  logger.info({ dir }, 'XDT same-node fast path: pulls between queue-proxies of this node go through shared memory');
+  return dir;
+}
+
 export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDeps): Promise<RunningNodeAgent> {
   const { logger } = deps;
   const metricsRegistry = deps.metricsRegistry ?? new Registry();
   // Read at scrape time only, after `instances` exists.
   const metrics = createNodeAgentMetrics(metricsRegistry, () => instances.countByPhase());
   const pm = await startNodePm(config.pm, { node: config.name, logger, registry: metricsRegistry });
+  // Always on: a flow report costs a few map updates, and placement asks for the view at every scheduling.
+  const flows = createFlowProfile({ node: config.name, halfLifeMs: config.flowHalfLifeMs, registry: metricsRegistry, logger });
+  const xdtShmDir = config.xdtKeyFile === '' ? undefined : openShmDir(config, logger);
   const instances = new InstanceRuntime(config, {
     logger,
     metrics,
@@ -85,6 +108,8 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
     probeIntervals: deps.probeIntervals,
     env: deps.env,
     pm: pm && { dir: pm.device.dir, address: () => address },
+    agentAddress: () => address,
+    xdtShmDir,
   });
 
   const host = agentHost(config.subnet);
@@ -106,7 +131,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
       callback(null, pm ? pm.view() : { mode: 'NODE_PM_MODE_OFF', writer_limit: 0, calibrated: true, functions: [] });
     },
     GetNodeFlows(_call, callback) {
-      callback(null, { node: config.name, flows: [], links: [] });
+      callback(null, flows.view());
     },
     StartInstance(call, callback) {
       try {
@@ -142,6 +167,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent.service, handlers);
   if (pm) server.addService(loadPmProto().sluice.pm.v1.PmNode.service, pm.handlers);
+  server.addService(loadFlowProto().sluice.flow.v1.FlowProfile.service, flows.handlers);
   let port: number;
   try {
     port = await bindServer(server, `${host}:${config.grpcPort}`);
@@ -176,6 +202,7 @@ export async function startNodeAgent(config: NodeAgentConfig, deps: NodeAgentDep
         watches.clear();
         await Promise.all([shutdownServer(server), metricsServer?.close()]);
         await pm?.close();
+        if (xdtShmDir) removeShmDir(xdtShmDir);
       })();
       return closing;
     },

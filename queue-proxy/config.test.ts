@@ -29,6 +29,8 @@ test('defaults: only the required keys given', () => {
     logFile: '',
     node: '',
     pmAddress: '',
+    nodeAgentAddress: '',
+    flowReportPeriodMs: 1_000,
     xdt: {
       keyFile: '',
       key: '',
@@ -46,6 +48,9 @@ test('defaults: only the required keys given', () => {
       invokeTtlMs: 60_000,
       pullTimeoutMs: 1_000,
       drainTimeoutMs: 120_000,
+      shmDir: '',
+      shmMaxObjectBytes: 64 * 2 ** 20,
+      shmBudgetBytes: 256 * 2 ** 20,
     },
   });
 });
@@ -56,6 +61,9 @@ test('XDT keys: sizes take quantities, the mode is checked, bad values name the 
   assert.deepEqual([config.xdt.keyFile, config.xdt.putBufferBytes, config.xdt.putBuffers, config.xdt.mode, config.xdt.ttlMs], ['/k', 8 * 2 ** 20, 4, 'store-and-forward', 30_000]);
   assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-mode': 'teleport' }), /xdt-mode = teleport, must be one of cut-through, store-and-forward/);
   assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-invoke-buffer-size': 'lots' }), /xdt-invoke-buffer-size = lots, must be a byte size/);
+  const shm = loadConfig({ ...REQUIRED, 'xdt-shm-dir': '/dev/shm/sluice-xdt/n1', 'xdt-shm-max-object-size': '16Mi', 'xdt-shm-budget': '1Gi', 'node-agent-address': '127.0.0.1:9092' });
+  assert.deepEqual([shm.xdt.shmDir, shm.xdt.shmMaxObjectBytes, shm.xdt.shmBudgetBytes, shm.nodeAgentAddress], ['/dev/shm/sluice-xdt/n1', 16 * 2 ** 20, 2 ** 30, '127.0.0.1:9092']);
+  assert.throws(() => loadConfig({ ...REQUIRED, 'xdt-shm-budget': 'plenty' }), /xdt-shm-budget = plenty, must be a byte size/);
 });
 
 test('reads SLUICE_QUEUE_PROXY_* from the environment', () => {

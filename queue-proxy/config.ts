@@ -4,6 +4,7 @@
 // SLUICE_QUEUE_PROXY_AWAIT_CONFIG=stdin the process is a warm spare: it loads its modules, then reads
 // one JSON object line on stdin with the same kebab-case keys (e.g. {"function":"hello","log-file":…}).
 import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
+import { DEFAULT_SHM_BUDGET_BYTES, DEFAULT_SHM_MAX_OBJECT_BYTES } from './xdt/shm.js';
 
 export interface QueueProxyConfig {
   namespace: string;
@@ -40,6 +41,10 @@ export interface QueueProxyConfig {
   node: string;
   /** host:port of the node agent's PmNode service (PM-write admission); "" = off. */
   pmAddress: string;
+  /** host:port of the node agent's FlowProfile service (XDT flow reports); "" = no reports. */
+  nodeAgentAddress: string;
+  /** How often pulls are reported to the node agent's flow profile. */
+  flowReportPeriodMs: number;
   xdt: XdtConfig;
 }
 
@@ -70,6 +75,12 @@ export interface XdtConfig {
   pullTimeoutMs: number;
   /** How long a draining queue-proxy keeps serving objects not yet retrieved. */
   drainTimeoutMs: number;
+  /** The node's shared-memory directory for same-node pulls (the node agent's); "" = every pull over TCP. */
+  shmDir: string;
+  /** Objects announced up to this size move through a segment; larger or unsized ones over TCP. */
+  shmMaxObjectBytes: number;
+  /** Segment bytes a producer may be writing at once, over all its pulls. */
+  shmBudgetBytes: number;
 }
 
 const COMPONENT = 'queue-proxy';
@@ -97,6 +108,8 @@ export function defaultConfig(): QueueProxyConfig {
     logFile: '',
     node: '',
     pmAddress: '',
+    nodeAgentAddress: '',
+    flowReportPeriodMs: 1_000,
     xdt: {
       keyFile: '',
       key: '',
@@ -114,6 +127,9 @@ export function defaultConfig(): QueueProxyConfig {
       invokeTtlMs: 60_000,
       pullTimeoutMs: 1_000,
       drainTimeoutMs: 2 * 60_000,
+      shmDir: '',
+      shmMaxObjectBytes: DEFAULT_SHM_MAX_OBJECT_BYTES,
+      shmBudgetBytes: DEFAULT_SHM_BUDGET_BYTES,
     },
   };
 }
@@ -138,6 +154,9 @@ function loadXdtConfig(r: ConfigReader, d: XdtConfig): XdtConfig {
     invokeTtlMs: r.durationMs('xdt-invoke-ttl', d.invokeTtlMs, 1_000, 24 * 3_600_000),
     pullTimeoutMs: r.durationMs('xdt-pull-timeout', d.pullTimeoutMs, 10, 60_000),
     drainTimeoutMs: r.durationMs('xdt-drain-timeout', d.drainTimeoutMs, 0, 24 * 3_600_000),
+    shmDir: r.string('xdt-shm-dir', d.shmDir),
+    shmMaxObjectBytes: r.bytes('xdt-shm-max-object-size', d.shmMaxObjectBytes, 0, 64 * GiB),
+    shmBudgetBytes: r.bytes('xdt-shm-budget', d.shmBudgetBytes, 0, 64 * GiB),
   };
 }
 
@@ -176,6 +195,8 @@ export function loadConfig(raw: RawConfig): QueueProxyConfig {
     logFile: r.string('log-file', d.logFile),
     node: r.string('node', d.node),
     pmAddress: r.string('pm-address', d.pmAddress),
+    nodeAgentAddress: r.string('node-agent-address', d.nodeAgentAddress),
+    flowReportPeriodMs: r.durationMs('flow-report-period', d.flowReportPeriodMs, 10, 60_000),
     xdt: loadXdtConfig(r, d.xdt),
   };
   r.rejectUnknown();

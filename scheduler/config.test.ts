@@ -7,7 +7,7 @@ test('defaults', () => {
   assert.deepEqual(defaultConfig(), {
     grpcAddress: '127.0.0.1:8091',
     metricsPort: 0,
-    scoreWeights: { 'least-allocated': 1, spread: 2, 'pm-writer-spread': 2, 'data-affinity': 2 },
+    scoreWeights: { 'least-allocated': 1, spread: 2, 'pm-writer-spread': 2, 'data-affinity': 2, 'cost-model': 3 },
     platform: 'local',
     schedulerName: 'sluice-scheduler',
   });
@@ -32,7 +32,7 @@ test('loadConfig from env', () => {
 
 test('loadConfig rejects bad values naming the key', () => {
   const rows: Array<{ name: string; input: Record<string, string>; want: RegExp }> = [
-    { name: 'unknown plugin', input: { 'score-weights': 'least-allocated=1,locality=3' }, want: /score-weights = .*unknown score plugin "locality", must be one of least-allocated, spread, data-affinity, pm-writer-spread/ },
+    { name: 'unknown plugin', input: { 'score-weights': 'least-allocated=1,locality=3' }, want: /score-weights = .*unknown score plugin "locality", must be one of least-allocated, spread, data-affinity, pm-writer-spread, cost-model$/ },
     { name: 'filter is not a scorer', input: { 'score-weights': 'node-selector=1' }, want: /score-weights = .*unknown score plugin "node-selector"/ },
     { name: 'weight missing', input: { 'score-weights': 'spread' }, want: /score-weights = spread, weight of spread must be an integer in \[1; 100\]/ },
     { name: 'weight zero', input: { 'score-weights': 'spread=0' }, want: /score-weights = spread=0, weight of spread/ },

@@ -21,7 +21,10 @@ export interface SchedulerConfig {
 const COMPONENT = 'scheduler';
 // pm-writer-spread gives every node the same score for a pod that is not a predicted PM writer, so
 // it changes nothing for other functions; for writers it weighs as much as spread.
-const DEFAULT_SCORE_WEIGHTS = 'least-allocated=1,spread=2,pm-writer-spread=2,data-affinity=2';
+// cost-model gives every node the same score for a function without XDT flows; for one with flows it
+// outweighs spread (3 > 2), so a consumer goes to its producers' node even when that node already runs
+// more of its instances; spread and least-allocated together (2 + 1) can at most tie it.
+const DEFAULT_SCORE_WEIGHTS = 'least-allocated=1,spread=2,pm-writer-spread=2,data-affinity=2,cost-model=3';
 
 /** "least-allocated=1,spread=2" → { "least-allocated": 1, spread: 2 }, checked against the registered score plugins. */
 export function parseScoreWeights(text: string, key = 'score-weights'): Record<string, number> {

@@ -7,15 +7,18 @@ import { leastAllocatedFactory } from './plugins/least-allocated.js';
 import { spreadFactory } from './plugins/spread.js';
 import { dataAffinityFactory } from './plugins/data-affinity.js';
 import { pmWriterSpreadFactory } from './plugins/pm-writer-spread.js';
+import { costModelFactory, defaultCostTerms, type CostTermRegistry } from './plugins/cost-model.js';
 
-export function defaultRegistry(): PluginRegistry {
+/** The shipped plugins; cost-model sums the terms of `costTerms` (register more there to add a cost term). */
+export function defaultRegistry(costTerms: CostTermRegistry = defaultCostTerms()): PluginRegistry {
   return new PluginRegistry()
     .register(nodeResourcesFitFactory)
     .register(nodeSelectorFactory)
     .register(leastAllocatedFactory)
     .register(spreadFactory)
     .register(dataAffinityFactory)
-    .register(pmWriterSpreadFactory);
+    .register(pmWriterSpreadFactory)
+    .register(costModelFactory(costTerms));
 }
 
 /** All registered filters (with default args) and the given score weights by plugin name. */

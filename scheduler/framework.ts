@@ -51,8 +51,37 @@ export interface NodeState {
   pm?: NodePm;
 }
 
+/**
+ * One edge of the cluster's XDT workflow graph: objects the consumer function's instances pulled from
+ * the producer function's (the node agents' GetNodeFlows, summed over the consumers' nodes). Producer
+ * and consumer are in the same namespace by construction.
+ */
+export interface XdtFlowEdge {
+  namespace: string;
+  producerFunction: string;
+  consumerFunction: string;
+  /** Decayed rate of the bytes pulled along the edge. */
+  bytesPerSecond: number;
+  /** Bytes counted since the node agents started. */
+  bytesTotal: number;
+}
+
+/** The measured cost of moving object bytes from one node to another (fromNode = toNode: the same-node path). */
+export interface LinkCostEntry {
+  fromNode: string;
+  toNode: string;
+  /** Moving average of transfer seconds per GiB moved. */
+  secondsPerGiB: number;
+  /** Objects behind the average (at least 1). */
+  samples: number;
+}
+
 export interface Snapshot {
   nodes: NodeState[];
+  /** The XDT workflow graph; absent or empty: not known (no node measured a flow, or a platform without flow views). */
+  flows?: XdtFlowEdge[];
+  /** Measured link costs; absent or empty: none measured yet. */
+  linkCosts?: LinkCostEntry[];
 }
 
 /** What every plugin sees for one scheduling attempt. */

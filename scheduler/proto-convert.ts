@@ -1,10 +1,12 @@
 // Converts between the Scheduler gRPC messages and the framework's Pod/Snapshot/ScheduleResult (pure).
 import { instanceRequests, parseFunctionDefinition } from '../lib/function-spec.js';
-import type { NodePm, NodeState, Pod, Snapshot } from './framework.js';
+import type { LinkCostEntry, NodePm, NodeState, Pod, Snapshot, XdtFlowEdge } from './framework.js';
 import { describeUnschedulable } from './schedule.js';
 import type { ScheduleResult } from './schedule.js';
 import type { NodeSnapshot__Output } from '../protos/generated/sluice/scheduler/v1/NodeSnapshot.js';
 import type { NodePm__Output } from '../protos/generated/sluice/nodeagent/v1/NodePm.js';
+import type { XdtFlow__Output } from '../protos/generated/sluice/nodeagent/v1/XdtFlow.js';
+import type { LinkCost__Output } from '../protos/generated/sluice/nodeagent/v1/LinkCost.js';
 import type { ScheduleRequest__Output } from '../protos/generated/sluice/scheduler/v1/ScheduleRequest.js';
 import type { ScheduleResponse } from '../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
 
@@ -35,6 +37,14 @@ export function podFromRequest(request: ScheduleRequest__Output): Pod {
     definition,
     requests: instanceRequests(definition),
   };
+}
+
+/** The request's nodes, workflow graph and link costs; flows and link costs are left out when there are none. */
+export function snapshotFromRequest(request: Pick<ScheduleRequest__Output, 'nodes' | 'flows' | 'link_costs'>): Snapshot {
+  const snapshot = snapshotFromProto(request.nodes);
+  const flows = flowsFromProto(request.flows ?? []);
+  const linkCosts = linkCostsFromProto(request.link_costs ?? []);
+  return { ...snapshot, ...(flows.length > 0 ? { flows } : {}), ...(linkCosts.length > 0 ? { linkCosts } : {}) };
 }
 
 export function snapshotFromProto(nodes: readonly NodeSnapshot__Output[]): Snapshot {
@@ -84,6 +94,35 @@ export function nodePmFromProto(view: NodePm__Output | null | undefined): NodePm
   if (mode === 'off') writerLimit = 0;
   else if (view.calibrated) writerLimit = view.writer_limit > 0 ? view.writer_limit : Infinity;
   return { mode, writerLimit, functions };
+}
+
+const isCount = (n: number): boolean => Number.isFinite(n) && n >= 0;
+
+/**
+ * The workflow graph's edges. Junk entries (no producer or consumer name, a rate or total that is not a
+ * finite number ≥ 0) are left out, never an error: the measurements only steer placement.
+ */
+export function flowsFromProto(flows: readonly XdtFlow__Output[]): XdtFlowEdge[] {
+  const out: XdtFlowEdge[] = [];
+  for (const f of flows) {
+    const bytesPerSecond = Number(f.bytes_per_second);
+    const bytesTotal = Number(f.bytes_total);
+    if (!f.producer_function || !f.consumer_function || !isCount(bytesPerSecond) || !isCount(bytesTotal)) continue;
+    out.push({ namespace: f.namespace || 'default', producerFunction: f.producer_function, consumerFunction: f.consumer_function, bytesPerSecond, bytesTotal });
+  }
+  return out;
+}
+
+/** Measured link costs; entries without both node names, with a cost that is not a finite number ≥ 0 or without samples are left out. */
+export function linkCostsFromProto(links: readonly LinkCost__Output[]): LinkCostEntry[] {
+  const out: LinkCostEntry[] = [];
+  for (const l of links) {
+    const secondsPerGiB = Number(l.seconds_per_gib);
+    const samples = Number(l.samples);
+    if (!l.from_node || !l.to_node || !isCount(secondsPerGiB) || !(Number.isInteger(samples) && samples >= 1)) continue;
+    out.push({ fromNode: l.from_node, toNode: l.to_node, secondsPerGiB, samples });
+  }
+  return out;
 }
 
 export function responseFromResult(result: ScheduleResult, nodeCount: number): ScheduleResponse {

@@ -64,9 +64,9 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
     assert.equal(res.code, 'SCHEDULE_CODE_SCHEDULED');
     assert.equal(res.node, 'node-2');
     assert.deepEqual(res.scores.map((s) => s.node), ['node-2']);
-    // cpu 50, memory 93.75; hello is no predicted PM writer and names no data: pm-writer-spread and data-affinity are neutral.
-    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100, 'data-affinity': 100, 'pm-writer-spread': 100 });
-    assert.equal(res.scores[0].total, 72 + 2 * 100 + 2 * 100 + 2 * 100);
+    // cpu 50, memory 93.75; hello is no predicted PM writer, names no data and has no XDT flows: pm-writer-spread, data-affinity and cost-model are neutral.
+    assert.deepEqual(res.scores[0].by_plugin, { 'least-allocated': 72, spread: 100, 'data-affinity': 100, 'pm-writer-spread': 100, 'cost-model': 100 });
+    assert.equal(res.scores[0].total, 72 + 2 * 100 + 2 * 100 + 2 * 100 + 3 * 100);
   });
 
   await t.test('unschedulable with reasons per node', async () => {
@@ -101,6 +101,35 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
     );
   });
 
+  await t.test("a consumer goes to its producer's node, from the request's flows and link costs; junk entries are ignored", async () => {
+    const consumer = JSON.stringify({ apiVersion: 'sluice.dev/v1alpha1', kind: 'Function', metadata: { name: 'c' }, spec: { container: { command: ['node', 'c.js'] } } });
+    const res = await call(client, {
+      instance_name: 'c-1',
+      namespace: 'default',
+      function: 'c',
+      function_spec_json: consumer,
+      // Spread alone prefers node-1: node-2 already runs a c.
+      nodes: [node('node-1', 'a', 4000), node('node-2', 'a', 4000, [{ fn: 'p', cpu: 100 }, { fn: 'c', cpu: 100 }])],
+      flows: [
+        { namespace: 'default', producer_function: 'p', consumer_function: 'c', bytes_per_second: 2 ** 28, bytes_total: 2 ** 34 },
+        { namespace: 'default', producer_function: '', consumer_function: 'c', bytes_per_second: 2 ** 40, bytes_total: 0 },
+        { namespace: 'default', producer_function: 'c', consumer_function: 'x', bytes_per_second: -1, bytes_total: 0 },
+      ],
+      link_costs: [
+        { from_node: 'node-2', to_node: 'node-1', seconds_per_gib: 9.1, samples: 4 },
+        { from_node: 'node-2', to_node: 'node-2', seconds_per_gib: 0.3, samples: 4 },
+        { from_node: '', to_node: 'node-1', seconds_per_gib: 1, samples: 1 },
+        { from_node: 'node-1', to_node: 'node-2', seconds_per_gib: Number.NaN, samples: 1 },
+      ],
+    });
+    assert.equal(res.code, 'SCHEDULE_CODE_SCHEDULED');
+    assert.equal(res.node, 'node-2');
+    assert.deepEqual(
+      res.scores.map((s) => [s.node, s.by_plugin['cost-model'], s.by_plugin.spread]),
+      [['node-2', 100, 0], ['node-1', 0, 100]],
+    );
+  });
+
   await t.test('malformed requests are answered with SCHEDULE_CODE_ERROR', async () => {
     const bad = await call(client, { ...base, function_spec_json: '{"kind":', nodes: [] });
     assert.equal(bad.code, 'SCHEDULE_CODE_ERROR');
@@ -115,10 +144,10 @@ test('Scheduler.Schedule over gRPC on loopback', async (t) => {
 
   await t.test('metrics count attempts by result', async () => {
     const text = await registry.metrics();
-    assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="scheduled"\} 2/);
+    assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="scheduled"\} 3/);
     assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="unschedulable"\} 1/);
     assert.match(text, /sluice_scheduler_schedule_attempts_total\{result="error"\} 3/);
-    assert.match(text, /sluice_scheduler_scheduling_duration_seconds_count 6/);
+    assert.match(text, /sluice_scheduler_scheduling_duration_seconds_count 7/);
   });
 });
 

@@ -8,7 +8,7 @@ import { defaultRegistry, profileFromWeights } from './default-registry.js';
 import type { PluginRegistry, Profile } from './framework.js';
 import { createSchedulerMetrics } from './metrics.js';
 import type { SchedulerMetrics } from './metrics.js';
-import { InvalidRequestError, podFromRequest, responseFromResult, snapshotFromProto } from './proto-convert.js';
+import { InvalidRequestError, podFromRequest, responseFromResult, snapshotFromRequest } from './proto-convert.js';
 import { schedule } from './schedule.js';
 import { startBinder } from './kubernetes/binder.js';
 import { loadKubeConfig } from '../lib/kubernetes/client.js';
@@ -45,7 +45,7 @@ export function handleSchedule(
   const stopTimer = metrics.duration.startTimer();
   let result: ScheduleResult = { code: 'error', message: 'internal error' };
   try {
-    result = schedule(podFromRequest(request), snapshotFromProto(request.nodes), profile, random);
+    result = schedule(podFromRequest(request), snapshotFromRequest(request), profile, random);
   } catch (err) {
     if (!(err instanceof InvalidRequestError)) throw err;
     result = { code: 'error', message: err.message };

@@ -19,6 +19,7 @@ import {
   errorFromStatus,
   readMessages,
   streamChunks,
+  type ChunkControl,
   type ChunkMeta,
   type GetRequest,
   type PullRequest,
@@ -42,6 +43,24 @@ export interface IncomingObject {
   /** The bytes as they arrive; iterate once. Throws SluiceError (XDT_OBJECT_GONE, XDT_REF_*, …). */
   body: AsyncIterable<Buffer>;
   cancel(): void;
+}
+
+/** What a pull stream carries: the object's bytes, and Chunks with control fields. */
+export type IncomingEvent = { kind: 'data'; bytes: Buffer } | { kind: 'control'; control: ChunkControl };
+
+/** An object arriving as events (see XdtClient.pullEvents). */
+export interface IncomingEvents {
+  meta: Promise<ChunkMeta>;
+  events: AsyncIterable<IncomingEvent>;
+  cancel(): void;
+}
+
+/** The bytes of an event stream (control Chunks dropped). */
+function dataOnly(incoming: IncomingEvents): IncomingObject {
+  const body = async function* (): AsyncGenerator<Buffer> {
+    for await (const event of incoming.events) if (event.kind === 'data') yield event.bytes;
+  };
+  return { meta: incoming.meta, body: body(), cancel: incoming.cancel };
 }
 
 export interface PutCall {
@@ -140,15 +159,20 @@ export class XdtClient {
 
   /** Consumer queue-proxy → producer queue-proxy. */
   pull(target: XdtTarget, request: PullRequest): IncomingObject {
+    return dataOnly(this.receive(target, PULL_PATH, encodeMessage('PullRequest', request)));
+  }
+
+  /** A pull whose events include the Chunks that carry control fields (the shared-memory fast path's progress, the producer's wait), in order with the data. */
+  pullEvents(target: XdtTarget, request: PullRequest): IncomingEvents {
     return this.receive(target, PULL_PATH, encodeMessage('PullRequest', request));
   }
 
   /** SDK ← its own queue-proxy. */
   get(target: XdtTarget, request: GetRequest): IncomingObject {
-    return this.receive(target, GET_PATH, encodeMessage('GetRequest', request));
+    return dataOnly(this.receive(target, GET_PATH, encodeMessage('GetRequest', request)));
   }
 
-  private receive(target: XdtTarget, path: string, message: Buffer): IncomingObject {
+  private receive(target: XdtTarget, path: string, message: Buffer): IncomingEvents {
     const peer = targetName(target);
     const { promise: meta, resolve: resolveMeta, reject: rejectMeta } = deferred<ChunkMeta>();
     let stream: ClientHttp2Stream;
@@ -158,10 +182,10 @@ export class XdtClient {
       const failure = gone(peer, err);
       rejectMeta(failure);
       // eslint-disable-next-line require-yield
-      const failed = async function* (): AsyncGenerator<Buffer> {
+      const failed = async function* (): AsyncGenerator<IncomingEvent> {
         throw failure;
       };
-      return { meta, body: failed(), cancel: () => undefined };
+      return { meta, events: failed(), cancel: () => undefined };
     }
     const s = stream;
     s.on('error', () => undefined); // surfaced by the iteration
@@ -182,17 +206,18 @@ export class XdtClient {
         resolveMeta(m);
       }
     };
-    const body = async function* (): AsyncGenerator<Buffer> {
+    const events = async function* (): AsyncGenerator<IncomingEvent> {
       try {
         for await (const event of readMessages(streamChunks(s), CHUNK_DATA_TAG)) {
           if (event.kind === 'data') {
             sendMeta({ total_size: -1, content_type: '' });
-            yield event.bytes;
+            yield event;
             continue;
           }
-          const chunk = decodeMessage<ChunkMeta & { data: Buffer }>('Chunk', event.bytes);
+          const chunk = decodeMessage<ChunkMeta & ChunkControl & { data: Buffer }>('Chunk', event.bytes);
           sendMeta({ total_size: chunk.total_size, content_type: chunk.content_type });
-          if (chunk.data.length > 0) yield chunk.data;
+          if (chunk.shm || chunk.shm_written > 0 || chunk.source_wait_ms > 0) yield { kind: 'control', control: chunk };
+          if (chunk.data.length > 0) yield { kind: 'data', bytes: chunk.data };
         }
       } catch (err) {
         const error = status.error ?? gone(peer, (s.destroyed && (s as { errored?: unknown }).errored) || err);
@@ -211,7 +236,7 @@ export class XdtClient {
     };
     return {
       meta,
-      body: body(),
+      events: events(),
       cancel: () => {
         if (!s.closed) s.close(http2.constants.NGHTTP2_CANCEL);
       },

@@ -30,7 +30,7 @@ test('readMessages: every split into two and three parts gives the same metadata
       const got = await parse([wire.subarray(0, i), wire.subarray(i, j), wire.subarray(j)]);
       assert.ok(got.data.equals(payload), `split at ${i}/${j}: bytes differ`);
       assert.equal(got.messages.length, 1, `split at ${i}/${j}`);
-      assert.deepEqual(decodeMessage('Chunk', got.messages[0]), { data: Buffer.alloc(0), total_size: 300, content_type: 'text/plain' });
+      assert.deepEqual(decodeMessage('Chunk', got.messages[0]), { data: Buffer.alloc(0), total_size: 300, content_type: 'text/plain', shm: false, shm_written: 0, source_wait_ms: 0 });
     }
   }
 });

@@ -50,6 +50,8 @@ export interface PutResponse {
 export interface PullRequest {
   reference: string;
   namespace: string;
+  /** Same-node fast path: the segment file the consumer created in the node's shared-memory directory. */
+  shm_segment?: string;
 }
 export interface GetRequest {
   reference: string;
@@ -58,6 +60,15 @@ export interface GetRequest {
 export interface ChunkMeta {
   total_size: number;
   content_type: string;
+}
+/** The control part of a Chunk: the shared-memory fast path's progress, and the producer's wait at the end. */
+export interface ChunkControl {
+  /** The producer writes the object into the consumer's segment file (first chunk). */
+  shm: boolean;
+  /** Bytes [0; shm_written) of the object are in the segment file. */
+  shm_written: number;
+  /** Last chunk: milliseconds the producer waited for its own function's bytes (cut-through). */
+  source_wait_ms: number;
 }
 
 type TypeName = keyof typeof types;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLIENT_OPTIONS, grpc, loadXdtProto } from '../../lib/grpc.js';
@@ -11,7 +11,7 @@ import { silentLogger } from '../../lib/logger.js';
 import { ReferenceCodec, generateClusterKey } from '../../lib/xdt/reference.js';
 import { SluiceError, type ErrorCode } from '../../lib/errors.js';
 import { XdtClient } from '../../lib/xdt/client.js';
-import { startXdtDataPlane, type XdtDataPlane, type XdtDataPlaneOptions } from './data-plane.js';
+import { startXdtDataPlane, type TransferRecord, type XdtDataPlane, type XdtDataPlaneOptions } from './data-plane.js';
 import type { XdtDataClient } from '../../protos/generated/sluice/xdt/v1/XdtData.js';
 import type { PutResponse__Output } from '../../protos/generated/sluice/xdt/v1/PutResponse.js';
 import type { Chunk__Output } from '../../protos/generated/sluice/xdt/v1/Chunk.js';
@@ -317,5 +317,107 @@ test('flow control: more concurrent objects than buffers make the producers wait
     clearInterval(watch);
     x.close();
     await Promise.all([producer.close(), consumer.close()]);
+  }
+});
+
+/** Two planes of one node sharing a shared-memory directory, recording the consumer's transfers. */
+async function sameNode(t: { after(fn: () => unknown): void }, overrides: { producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions> } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xdt-shm-'));
+  const shm = { dir, maxObjectBytes: 64 * MiB, budgetBytes: 256 * MiB };
+  const transfers: TransferRecord[] = [];
+  const [producer, consumer] = await Promise.all([
+    plane({ shm, function: 'producer', ...overrides.producer }),
+    plane({ shm, function: 'consumer', onTransfer: (r) => transfers.push(r), ...overrides.consumer }),
+  ]);
+  const x = new XdtClient();
+  t.after(async () => {
+    x.close();
+    await Promise.all([producer.close(), consumer.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, producer, consumer, x, transfers };
+}
+
+async function pullAll(consumer: XdtDataPlane, reference: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const bytes of consumer.pull(reference).body) parts.push(Buffer.from(bytes));
+  return Buffer.concat(parts);
+}
+
+test('same node: an invoke object moves through a shared-memory segment, cut-through, and the segment is gone afterwards', async (t) => {
+  const { dir, producer, consumer, x, transfers } = await sameNode(t, { producer: { invokePool: { count: 2, sizeBytes: MiB } } });
+  const data = pattern(12 * MiB + 3, 9);
+  const up = x.put(producer.localTarget, header(1, data.length, true), data);
+  const [got] = await Promise.all([pullAll(consumer, await up.reference), up.complete]);
+  assert.ok(got.equals(data), 'bytes differ');
+  assert.equal(transfers.length, 1);
+  assert.deepEqual({ ...transfers[0], seconds: 0, sourceWaitSeconds: 0 }, { producerFunction: 'producer', producerNode: 'node-1', path: 'shm', bytes: data.length, seconds: 0, sourceWaitSeconds: 0 });
+  assert.ok(transfers[0].sourceWaitSeconds <= transfers[0].seconds);
+  assert.deepEqual(readdirSync(dir), [], 'a segment file was left behind');
+  assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
+});
+
+test('same node, but TCP when the fast path cannot be used: unsized object, another node, a producer without the directory', async (t) => {
+  const cases: Array<{ name: string; size: (n: number) => number; producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions> }> = [
+    { name: 'object streamed without a size', size: () => -1 },
+    { name: 'object over xdt-shm-max-object-size', size: (n) => n, producer: { shm: { dir: os.tmpdir(), maxObjectBytes: MiB, budgetBytes: 256 * MiB } } },
+    { name: 'producer on another node', size: (n) => n, producer: { node: 'node-2' } },
+    { name: 'producer with another directory (it cannot open the segment)', size: (n) => n, producer: { shm: { dir: mkdtempSync(path.join(os.tmpdir(), 'xdt-other-')), maxObjectBytes: 64 * MiB, budgetBytes: 256 * MiB } } },
+  ];
+  for (const c of cases) {
+    const { dir, producer, consumer, x, transfers } = await sameNode(t, { producer: c.producer, consumer: c.consumer });
+    const data = pattern(2 * MiB + 1, 4);
+    // Still arriving when the pull starts (a complete object's size is known, announced or not).
+    const up = x.put(producer.localTarget, header(1, c.size(data.length), true), (async function* () {
+      yield data.subarray(0, MiB);
+      await new Promise((r) => setTimeout(r, 100));
+      yield data.subarray(MiB);
+    })());
+    const [got] = await Promise.all([pullAll(consumer, await up.reference), up.complete]);
+    assert.ok(got.equals(data), `${c.name}: bytes differ`);
+    assert.equal(transfers[0]?.path, 'tcp', c.name);
+    assert.deepEqual(readdirSync(dir), [], `${c.name}: a segment file was left behind`);
+  }
+});
+
+test('same node: a put object read twice through segments, then XDT_OBJECT_GONE; a consumer leaving mid-pull leaks no file and no buffer', async (t) => {
+  const { dir, producer, consumer, x, transfers } = await sameNode(t);
+  const data = pattern(3 * MiB, 5);
+  const up = x.put(producer.localTarget, header(2, data.length), data);
+  const reference = await up.reference;
+  await up.complete;
+  assert.ok((await getFast(x, consumer, reference)).equals(data));
+  assert.ok((await pullAll(consumer, reference)).equals(data));
+  await assert.rejects(pullAll(consumer, reference), code('XDT_OBJECT_GONE'));
+  assert.deepEqual(transfers.map((r) => r.path), ['shm', 'shm']);
+  assert.equal(producer.putPool.used, 0);
+
+  const big = pattern(8 * MiB, 6);
+  const slow = x.put(producer.localTarget, header(1, big.length, true), (async function* () {
+    yield big.subarray(0, MiB);
+    await new Promise((r) => setTimeout(r, 200));
+    yield big.subarray(MiB);
+  })());
+  const incoming = consumer.pull(await slow.reference);
+  for await (const bytes of incoming.body) if (bytes.length > 0) break;
+  await slow.complete.catch(() => undefined);
+  for (let i = 0; i < 50 && (producer.invokePool.used > 0 || producer.invokeStore.size > 0); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('the producer reports its wait for its own bytes, so a slow producer does not look like a slow link', async (t) => {
+  for (const node of ['node-1', 'node-2']) {
+    const { producer, consumer, x, transfers } = await sameNode(t, { producer: { node } });
+    const data = pattern(2 * MiB, 8);
+    const up = x.put(producer.localTarget, header(1, data.length, true), (async function* () {
+      yield data.subarray(0, MiB);
+      await new Promise((r) => setTimeout(r, 300));
+      yield data.subarray(MiB);
+    })());
+    assert.ok((await pullAll(consumer, await up.reference)).equals(data));
+    const [r] = transfers;
+    assert.equal(r.path, node === 'node-1' ? 'shm' : 'tcp');
+    assert.ok(r.sourceWaitSeconds >= 0.25 && r.sourceWaitSeconds <= r.seconds, `${node}: waited ${r.sourceWaitSeconds} s of ${r.seconds} s`);
   }
 });

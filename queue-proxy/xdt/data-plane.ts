@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, isSluiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { XdtClient, type IncomingObject } from '../../lib/xdt/client.js';
+import { createSegment, discardSegment, openSegment, segmentBytes, segmentless, useShm, type PullProgress, type ShmOptions } from './shm.js';
 import type { ReferenceCodec, ObjectReference } from '../../lib/xdt/reference.js';
 import {
   CHUNK_DATA_TAG,
@@ -25,6 +26,7 @@ import {
   readMessages,
   streamChunks,
   statusTrailers,
+  type ChunkMeta,
   type GetRequest,
   type PullRequest,
   type PutHeader,
@@ -67,9 +69,29 @@ export interface XdtDataPlaneOptions {
   /** How long a pull waits for the producer's first answer before the object counts as gone. */
   pullTimeoutMs: number;
   mode: XdtMode;
+  /** Same-node fast path through the node's shared-memory directory; absent = every pull over TCP. */
+  shm?: ShmOptions;
+  /** Hears every pull of a remote or own object that finished (the flow profile). */
+  onTransfer?: (transfer: TransferRecord) => void;
   logger: Logger;
   metrics?: XdtMetrics;
 }
+
+/** How a consumer got one object: the flow profile's sample. */
+export interface TransferRecord {
+  producerFunction: string;
+  producerNode: string;
+  /** local: this very queue-proxy's store; shm: a segment on this node; tcp: over the network. */
+  path: 'local' | 'shm' | 'tcp';
+  bytes: number;
+  /** Wall time of the pull, from asking to the last byte. */
+  seconds: number;
+  /** Of which the producer waited for its own function's bytes (cut-through). */
+  sourceWaitSeconds: number;
+}
+
+/** Bytes the producer writes into a segment before announcing them (cut-through granularity of the fast path). */
+const SHM_EXTENT_BYTES = 256 * 1024;
 
 export const DEFAULT_XDT_POOLS = {
   invokePool: { count: 32, sizeBytes: 2 ** 20 },
@@ -162,14 +184,16 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     if (isSluiceError(err)) metrics?.refused(err.code);
   };
 
-  /** Streams a held object as Chunk messages: metadata first, then views of pool memory, honouring flow control. */
+  /** Streams a held object as Chunk messages: metadata first, then views of pool memory, honouring flow control; last, the producer's wait. */
   const sendObject = async (stream: ServerHttp2Stream, objectKey: string): Promise<number> => {
     const { store, key } = storeOf(objectKey);
     const described = store.describe(key);
     const tracker = new WriteTracker();
     let sent = 0;
     let started = false;
-    for await (const view of store.read(key, { flushed: tracker.flushed, minBytes: options.chunkBytes })) {
+    let waitedMs = 0;
+    const sourceWaited = (ms: number): void => void (waitedMs += ms);
+    for await (const view of store.read(key, { flushed: tracker.flushed, minBytes: options.chunkBytes, sourceWaited })) {
       if (!started) {
         started = true;
         respondOk(stream);
@@ -193,7 +217,48 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       respondOk(stream);
       stream.write(encodeMessage('Chunk', { total_size: 0, content_type: described?.contentType ?? '' }));
     }
+    if (waitedMs > 0) stream.write(encodeMessage('Chunk', { source_wait_ms: waitedMs }));
     return sent;
+  };
+
+  let shmInFlightBytes = 0;
+  /**
+   * Same-node fast path, producer side: writes the object into the consumer's segment file and announces
+   * each extent. False (nothing sent yet) when the segment cannot be used: the caller streams instead.
+   */
+  const sendToSegment = async (stream: ServerHttp2Stream, objectKey: string, segment: string, shm: ShmOptions): Promise<boolean> => {
+    const { store, key } = storeOf(objectKey);
+    const described = store.describe(key);
+    if (!described) return false;
+    const sizeBytes = described.sizeBytes;
+    if (!useShm({ requested: true, sizeBytes, inFlightBytes: shmInFlightBytes, maxObjectBytes: shm.maxObjectBytes, budgetBytes: shm.budgetBytes })) return false;
+    const handle = await openSegment(shm.dir, segment);
+    if (!handle) return false;
+    shmInFlightBytes += sizeBytes;
+    let waitedMs = 0;
+    const sourceWaited = (ms: number): void => void (waitedMs += ms);
+    try {
+      respondOk(stream);
+      stream.write(encodeMessage('Chunk', { total_size: sizeBytes, content_type: described.contentType, shm: true }));
+      let written = 0;
+      for await (const view of store.read(key, { minBytes: SHM_EXTENT_BYTES, sourceWaited })) {
+        if (written + view.length > sizeBytes) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${objectKey} is larger than the ${sizeBytes} bytes it announced`);
+        // The view is valid until the next iteration: the write completes before it.
+        for (let offset = 0; offset < view.length; ) {
+          const { bytesWritten } = await handle.write(view, offset, view.length - offset, written + offset);
+          offset += bytesWritten;
+        }
+        written += view.length;
+        metrics?.bytes('sent', view.length);
+        if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', 'the consumer left');
+        if (!stream.write(encodeMessage('Chunk', { shm_written: written }))) await drained(stream);
+      }
+      if (waitedMs > 0) stream.write(encodeMessage('Chunk', { source_wait_ms: waitedMs }));
+      return true;
+    } finally {
+      shmInFlightBytes -= sizeBytes;
+      await handle.close().catch(() => undefined);
+    }
   };
 
   /** Runs one call: metrics, and the error answer if it fails. */
@@ -269,23 +334,90 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       const request = decodeMessage<PullRequest>('PullRequest', await onlyMessage(stream));
       const ref = codec.open(request.reference, request.namespace, Date.now());
       if (ref.producer !== address) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${ref.key} is not held here`);
+      if (request.shm_segment && options.shm && (await sendToSegment(stream, ref.key, request.shm_segment, options.shm))) return;
       await sendObject(stream, ref.key);
     });
 
+  /** Same-node fast path, consumer side: a segment for the producer to write into; TCP when none can be made. */
+  const pullThroughSegment = (ref: ObjectReference, reference: string, shm: ShmOptions, progress: PullProgress): IncomingObject => {
+    const target = { address: ref.producer };
+    let cancelled = false;
+    let inner: { cancel(): void } | undefined;
+    let resolveMeta!: (meta: Promise<ChunkMeta>) => void;
+    const meta = new Promise<ChunkMeta>((resolve) => (resolveMeta = resolve));
+    meta.catch(() => undefined);
+    const body = (async function* () {
+      // Made when the pull starts (inbound pulls start at once), so a pull never started leaves no file.
+      const created = await createSegment(shm.dir).catch((err: unknown) => {
+        logger.warn({ dir: shm.dir, err: (err as Error).message }, 'XDT shared-memory segment cannot be created: pulling over TCP');
+        return undefined;
+      });
+      if (cancelled) {
+        if (created) await discardSegment(created);
+        throw new SluiceError('XDT_OBJECT_GONE', 'the pull was cancelled');
+      }
+      const incoming = created
+        ? peers.pullEvents(target, { reference, namespace: options.namespace, shm_segment: created.name })
+        : peers.pullEvents(target, { reference, namespace: options.namespace });
+      inner = incoming;
+      resolveMeta(incoming.meta);
+      yield* created ? segmentBytes(incoming.events, created, progress) : segmentless(incoming.events, progress);
+    })();
+    return {
+      meta,
+      body,
+      cancel: () => {
+        cancelled = true;
+        inner?.cancel();
+      },
+    };
+  };
+
+  /** Wraps a pull's body to report the transfer once it finished whole. */
+  const recorded = (incoming: IncomingObject, ref: ObjectReference, path: () => TransferRecord['path'], progress: PullProgress): IncomingObject => {
+    const onTransfer = options.onTransfer;
+    if (!onTransfer) return incoming;
+    const startedAt = performance.now();
+    const body = (async function* () {
+      let bytes = 0;
+      for await (const part of incoming.body) {
+        bytes += part.length;
+        yield part;
+      }
+      onTransfer({
+        producerFunction: ref.function,
+        producerNode: ref.node,
+        path: path(),
+        bytes,
+        seconds: (performance.now() - startedAt) / 1000,
+        sourceWaitSeconds: progress.sourceWaitMs / 1000,
+      });
+    })();
+    return { meta: incoming.meta, body, cancel: incoming.cancel };
+  };
+
   const pull = (reference: string): IncomingObject & { reference: ObjectReference } => {
     const ref = codec.open(reference, options.namespace, Date.now());
+    const progress: PullProgress = { shm: false, sourceWaitMs: 0 };
     if (ref.producer === address) {
       // Same instance: read the local store, no network hop.
       const { store, key } = storeOf(ref.key);
       const described = store.describe(key);
       if (!described) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${ref.key} is gone: unknown, expired or already retrieved`);
+      const sourceWaited = (ms: number): void => void (progress.sourceWaitMs += ms);
       const body = (async function* () {
         // Copies: these bytes leave through sockets we do not track, and the pool buffer may be reused.
-        for await (const view of store.read(key)) yield Buffer.from(view);
+        for await (const view of store.read(key, { sourceWaited })) yield Buffer.from(view);
       })();
-      return { reference: ref, meta: Promise.resolve({ total_size: described.sizeBytes, content_type: described.contentType }), body, cancel: () => void body.return(undefined) };
+      const local = { meta: Promise.resolve({ total_size: described.sizeBytes, content_type: described.contentType }), body, cancel: () => void body.return(undefined) };
+      return { reference: ref, ...recorded(local, ref, () => 'local', progress) };
     }
-    return { reference: ref, ...peers.pull({ address: ref.producer }, { reference, namespace: options.namespace }) };
+    if (options.shm && ref.node === options.node) {
+      return { reference: ref, ...recorded(pullThroughSegment(ref, reference, options.shm, progress), ref, () => (progress.shm ? 'shm' : 'tcp'), progress) };
+    }
+    const incoming = peers.pullEvents({ address: ref.producer }, { reference, namespace: options.namespace });
+    const body = segmentless(incoming.events, progress);
+    return { reference: ref, ...recorded({ meta: incoming.meta, body, cancel: incoming.cancel }, ref, () => 'tcp', progress) };
   };
 
   const get = (stream: ServerHttp2Stream) =>
@@ -296,7 +428,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
         await sendObject(stream, ref.key);
         return;
       }
-      const incoming = peers.pull({ address: ref.producer }, { reference: request.reference, namespace: options.namespace });
+      const incoming = pull(request.reference);
       stream.once('close', incoming.cancel);
       let started = false;
       const start = async (): Promise<void> => {

@@ -12,6 +12,8 @@ export interface XdtMetrics {
   transferStarted(op: XdtOp): void;
   transferEnded(op: XdtOp, seconds: number, result: 'ok' | 'error'): void;
   refused(code: ErrorCode): void;
+  /** A pull of an object for this function finished, by the path it took. */
+  pulled(path: 'local' | 'shm' | 'tcp'): void;
   /** The pools whose occupancy is read at scrape time. */
   pools(invoke: BufferPool, put: BufferPool): void;
 }
@@ -45,6 +47,13 @@ export function createXdtMetrics(registry: Registry, namespace: string, fn: stri
     labelNames: ['namespace', 'function', 'code'],
     registers: [registry],
   });
+  const pulls = new Counter({
+    name: 'sluice_queue_proxy_xdt_pulls_total',
+    help: 'XDT objects this queue-proxy pulled for its function, by path: local (its own store), shm (same node, shared memory), tcp.',
+    labelNames: ['namespace', 'function', 'path'],
+    registers: [registry],
+  });
+  const pullsByPath = { local: pulls.labels({ ...labels, path: 'local' }), shm: pulls.labels({ ...labels, path: 'shm' }), tcp: pulls.labels({ ...labels, path: 'tcp' }) };
   let watched: BufferPool[] = [];
   new Gauge({
     name: 'sluice_queue_proxy_xdt_pool_buffers',
@@ -73,6 +82,9 @@ export function createXdtMetrics(registry: Registry, namespace: string, fn: stri
     transferEnded(op, seconds, result) {
       activeByOp.get(op)!.dec();
       duration.observe({ ...labels, op, result }, seconds);
+    },
+    pulled(path) {
+      pullsByPath[path].inc();
     },
     refused(code) {
       refusals.inc({ ...labels, code });

@@ -1,4 +1,5 @@
 // The producer side of XDT: objects buffered in pool memory, read by consumers (cut-through: while still arriving), released after N retrievals or the TTL.
+import { performance } from 'node:perf_hooks';
 import { SluiceError } from '../../lib/errors.js';
 import type { BufferPool } from './buffer-pool.js';
 
@@ -21,6 +22,8 @@ export interface ReadHooks {
   flushed?: () => Promise<void>;
   /** Cut-through reads wait for this many new bytes in a segment (or its end) before yielding, so the wire carries full chunks. */
   minBytes?: number;
+  /** Hears each wait for the producer's own bytes (cut-through), in ms: the part of a transfer that is not transfer. */
+  sourceWaited?: (ms: number) => void;
 }
 
 export interface FillOptions {
@@ -198,7 +201,13 @@ export class ObjectStore {
           continue;
         }
         if (object.complete && index >= object.segments.length) break;
-        await object.changed();
+        if (hooks.sourceWaited) {
+          const startedAt = performance.now();
+          await object.changed();
+          hooks.sourceWaited(performance.now() - startedAt);
+        } else {
+          await object.changed();
+        }
       }
     } finally {
       if (hooks.flushed) await hooks.flushed();

@@ -8,6 +8,7 @@ import type { QueueProxyConfig } from '../config.js';
 import { startXdtDataPlane, type XdtDataPlane } from './data-plane.js';
 import { inboundObject, type InboundObject } from './inbound.js';
 import { createXdtMetrics } from './metrics.js';
+import { FlowReporter } from './flow-reporter.js';
 
 export interface Xdt {
   plane: XdtDataPlane;
@@ -48,6 +49,10 @@ export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger;
   const { logger } = deps;
   const x = config.xdt;
   const metrics = createXdtMetrics(deps.registry, config.namespace, config.function);
+  const flows =
+    config.nodeAgentAddress === ''
+      ? undefined
+      : new FlowReporter({ address: config.nodeAgentAddress, namespace: config.namespace, function: config.function, node: config.node, periodMs: config.flowReportPeriodMs, logger });
   const plane = await startXdtDataPlane({
     host: config.bindAddress,
     port: x.port,
@@ -64,11 +69,16 @@ export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger;
     invokeTtlMs: x.invokeTtlMs,
     pullTimeoutMs: x.pullTimeoutMs,
     mode: x.mode,
+    ...(x.shmDir !== '' ? { shm: { dir: x.shmDir, maxObjectBytes: x.shmMaxObjectBytes, budgetBytes: x.shmBudgetBytes } } : {}),
+    onTransfer: (t) => {
+      metrics.pulled(t.path);
+      flows?.record(t);
+    },
     logger,
     metrics,
   });
   metrics.pools(plane.invokePool, plane.putPool);
-  logger.info({ xdtAddress: plane.address, xdtLocal: plane.localTarget, mode: x.mode }, 'XDT data plane listening');
+  logger.info({ xdtAddress: plane.address, xdtLocal: plane.localTarget, mode: x.mode, shmDir: x.shmDir || undefined, flowReports: flows !== undefined }, 'XDT data plane listening');
   return {
     plane,
     openInbound(reference) {
@@ -87,6 +97,9 @@ export async function startXdt(config: QueueProxyConfig, deps: { logger: Logger;
       await plane.whenEmpty(timeout);
       if (plane.heldObjects > 0) logger.warn({ objects: plane.heldObjects }, 'XDT drain limit reached: objects not retrieved are dropped');
     },
-    close: () => plane.close(),
+    async close() {
+      await plane.close();
+      await flows?.close();
+    },
   };
 }

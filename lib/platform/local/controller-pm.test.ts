@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bindServer, CLIENT_OPTIONS, grpc, loadNodeAgentProto, loadPmProto, loadSchedulerProto, SERVER_OPTIONS } from '../../grpc.js';
+import { CLIENT_OPTIONS, grpc, loadPmProto } from '../../grpc.js';
 import { silentLogger } from '../../logger.js';
 import { parseFunctionsYaml } from '../../function-spec.js';
 import { startNodeAgent } from '../../../node-agent/service.js';
@@ -14,40 +14,9 @@ import { defaultConfig } from '../../../node-agent/config.js';
 import { testConfig, unaryCall, waitFor } from '../../../node-agent/fixtures.js';
 import { DEFAULT_CONTROLLER_OPTIONS, LocalController } from './controller.js';
 import { createNodeAgentClient, createSchedulerClient } from './node-agent-client.js';
-import type { NodeAgentHandlers } from '../../../protos/generated/sluice/nodeagent/v1/NodeAgent.js';
-import type { ScheduleRequest__Output } from '../../../protos/generated/sluice/scheduler/v1/ScheduleRequest.js';
-import type { SchedulerHandlers } from '../../../protos/generated/sluice/scheduler/v1/Scheduler.js';
+import { nodeAgentStandIn, recordingSchedulerStandIn } from './stand-ins.js';
 
 const MIB = 2 ** 20;
-
-/** A scheduler that records each request and places nothing. */
-async function fakeScheduler(): Promise<{ address: string; requests: ScheduleRequest__Output[]; close(): void }> {
-  const requests: ScheduleRequest__Output[] = [];
-  const handlers: SchedulerHandlers = {
-    Schedule(call, callback) {
-      requests.push(call.request);
-      callback(null, { code: 'SCHEDULE_CODE_UNSCHEDULABLE', message: 'recorded by the test' });
-    },
-  };
-  const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(loadSchedulerProto().sluice.scheduler.v1.Scheduler.service, handlers);
-  const port = await bindServer(server, '127.0.0.1:0');
-  return { address: `127.0.0.1:${port}`, requests, close: () => server.forceShutdown() };
-}
-
-/** A node agent that describes itself and lists no instances, but never answers GetNodePm. */
-async function hungNodeAgent(): Promise<{ address: string; close(): void }> {
-  const handlers: Partial<NodeAgentHandlers> = {
-    GetNode: (_call, callback) =>
-      callback(null, { name: 'node-hung', labels: {}, capacity: { milli_cpu: 1000, memory_bytes: 2 ** 30, instances: 10 }, address_range: '', agent_address: '' }),
-    WatchInstances: (call) => call.write({ type: 'EVENT_TYPE_SYNCED' }),
-    GetNodePm: () => undefined,
-  };
-  const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent.service, handlers as NodeAgentHandlers);
-  const port = await bindServer(server, '127.0.0.1:0');
-  return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
-}
 
 test("the controller's scheduling snapshot carries each node's PM view", async (t) => {
   const pmDir = mkdtempSync(path.join(os.tmpdir(), 'sluice-controller-pm-'));
@@ -57,8 +26,8 @@ test("the controller's scheduling snapshot carries each node's PM view", async (
   const withoutPm = testConfig(206);
   const agentPm = await startNodeAgent(withPm.config, { logger: silentLogger() });
   const agentOff = await startNodeAgent(withoutPm.config, { logger: silentLogger() });
-  const hung = await hungNodeAgent();
-  const scheduler = await fakeScheduler();
+  const hung = await nodeAgentStandIn('node-hung', { pm: undefined, flows: { node: 'node-hung', flows: [], links: [] } });
+  const scheduler = await recordingSchedulerStandIn();
   const controller = new LocalController(createSchedulerClient(scheduler.address), silentLogger(), {
     ...DEFAULT_CONTROLLER_OPTIONS,
     // One attempt is enough: no retry while the test looks at it.

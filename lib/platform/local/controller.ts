@@ -11,6 +11,9 @@ import type { Instance__Output } from '../../../protos/generated/sluice/nodeagen
 import type { InstanceEvent__Output } from '../../../protos/generated/sluice/nodeagent/v1/InstanceEvent.js';
 import type { NodeInfo__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeInfo.js';
 import type { NodePm__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodePm.js';
+import type { NodeFlows__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
+import type { XdtFlow__Output } from '../../../protos/generated/sluice/nodeagent/v1/XdtFlow.js';
+import type { LinkCost__Output } from '../../../protos/generated/sluice/nodeagent/v1/LinkCost.js';
 import type { ScheduleResponse__Output } from '../../../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
 import type { grpc } from '../../grpc.js';
 
@@ -24,7 +27,10 @@ export interface ControllerOptions {
   /** Crash-loop backoff after the second consecutive failure: base × 2^(n−2), capped. The first failure is replaced at once. */
   crashLoopBaseDelayMs: number;
   crashLoopMaxDelayMs: number;
-  /** Deadline of the per-node GetNodePm asked before each placement; a node not answering in time has an unknown PM view. */
+  /**
+   * Deadline of the per-node GetNodePm and GetNodeFlows asked (in parallel) before each placement; a node
+   * not answering in time has an unknown PM view and contributes no flows or link costs.
+   */
   pmViewTimeoutMs: number;
 }
 
@@ -32,6 +38,35 @@ export interface ControllerOptions {
 export function crashLoopDelayMs(consecutiveFailures: number, baseMs: number, maxMs: number): number {
   if (consecutiveFailures <= 1) return 0;
   return Math.min(maxMs, baseMs * 2 ** (consecutiveFailures - 2));
+}
+
+const isCount = (n: number): boolean => Number.isFinite(n) && n >= 0;
+
+/**
+ * The cluster's XDT workflow graph and link costs from the nodes' GetNodeFlows answers: each consumer's
+ * node reports its own edges, so an edge seen on several nodes (consumers on several nodes) is summed by
+ * (namespace, producer, consumer); each node reports its inbound links, so links are concatenated.
+ */
+export function mergeNodeFlows(views: Iterable<NodeFlows__Output>): { flows: XdtFlow__Output[]; link_costs: LinkCost__Output[] } {
+  const flows = new Map<string, XdtFlow__Output>();
+  const linkCosts: LinkCost__Output[] = [];
+  for (const view of views) {
+    for (const f of view.flows) {
+      // An entry the scheduler would ignore must not be summed into a good one.
+      if (!f.producer_function || !f.consumer_function || !isCount(f.bytes_per_second) || !isCount(f.bytes_total)) continue;
+      const namespace = f.namespace || 'default';
+      const key = JSON.stringify([namespace, f.producer_function, f.consumer_function]);
+      const known = flows.get(key);
+      if (known) {
+        known.bytes_per_second += f.bytes_per_second;
+        known.bytes_total += f.bytes_total;
+      } else {
+        flows.set(key, { ...f, namespace });
+      }
+    }
+    linkCosts.push(...view.links);
+  }
+  return { flows: [...flows.values()], link_costs: linkCosts };
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
@@ -343,6 +378,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   private async startInstance(record: FunctionRecord): Promise<void> {
     const name = `${record.name}-${randomBytes(4).toString('hex')}`;
     const specJson = JSON.stringify(record.definition);
+    const [pm, flows] = await Promise.all([this.pmViews(), this.flowViews()]);
     const decision = await unary<unknown, ScheduleResponse__Output>(
       (req, options, cb) => this.scheduler.Schedule(req as never, options, cb),
       {
@@ -350,7 +386,9 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         namespace: record.namespace,
         function: record.name,
         function_spec_json: specJson,
-        nodes: this.snapshot(await this.pmViews()),
+        nodes: this.snapshot(pm),
+        // In node order, so the request does not depend on which node answered first.
+        ...mergeNodeFlows([...this.nodes.keys()].flatMap((node) => flows.get(node) ?? [])),
       },
       5_000,
     );
@@ -395,6 +433,28 @@ export class LocalController extends EventEmitter<ControllerEvents> {
           out.set(n.info.name, await unary<unknown, NodePm__Output>((req, options, cb) => n.client.GetNodePm(req as never, options, cb), {}, this.options.pmViewTimeoutMs));
         } catch (err) {
           this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no PM view of the node for this placement');
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Every node's XDT flows and measured inbound link costs, asked now as pmViews() asks for PM views (in
+   * parallel with them, same deadline). A node that does not answer in time (or an agent without
+   * GetNodeFlows) contributes nothing: the scheduler then has fewer flows and falls back on its priors.
+   */
+  private async flowViews(): Promise<Map<string, NodeFlows__Output>> {
+    const out = new Map<string, NodeFlows__Output>();
+    await Promise.all(
+      [...this.nodes.values()].map(async (n) => {
+        try {
+          out.set(
+            n.info.name,
+            await unary<unknown, NodeFlows__Output>((req, options, cb) => n.client.GetNodeFlows(req as never, options, cb), {}, this.options.pmViewTimeoutMs),
+          );
+        } catch (err) {
+          this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no flow view of the node for this placement');
         }
       }),
     );
