@@ -40,7 +40,7 @@ export interface NodeAgentConfig {
   xdtSocketDir: string;
   /** How long a stopping queue-proxy keeps serving XDT objects not yet retrieved. */
   xdtDrainTimeoutMs: number;
-  /** Shared-memory directory for same-node XDT pulls: "auto" (/dev/shm/sluice-xdt/<name>), a path, or "off". */
+  /** Shared-memory directory for same-node XDT pulls: "auto" (/dev/shm/sluice-xdt/<name>-<pid>), a path of its own, or "off". */
   xdtShmDir: string;
   /** Ingress URL functions call for XDT invoke (SLUICE_ACTIVATOR_URL); "" = not set. */
   activatorUrl: string;

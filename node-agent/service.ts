@@ -77,7 +77,7 @@ function toServiceError(err: unknown): Partial<grpc.ServiceError> {
 
 /** The node's shared-memory directory for same-node XDT pulls, made empty; none (TCP only) when it cannot be made. */
 function openShmDir(config: NodeAgentConfig, logger: Logger): string | undefined {
-  const dir = resolveShmDir(config.xdtShmDir, config.name);
+  const dir = resolveShmDir(config.xdtShmDir, config.name, process.pid);
   if (!dir) {
     logger.info({ xdtShmDir: config.xdtShmDir }, 'XDT same-node fast path off: every pull goes over TCP');
     return undefined;
