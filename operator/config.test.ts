@@ -14,6 +14,8 @@ test('every operator key parses from env', () => {
     SLUICE_OPERATOR_XDT_SECRET: 'sluice-xdt-key',
     SLUICE_OPERATOR_XDT_SECRET_NAMESPACE: 'sluice',
     SLUICE_OPERATOR_DOMAIN: 'fn.example.com',
+    SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice',
+    SLUICE_OPERATOR_PM_PORT: '9096',
     SLUICE_OPERATOR_WORKERS: '4',
     SLUICE_OPERATOR_RESYNC_PERIOD: '1m',
     SLUICE_OPERATOR_METRICS_HOST: '10.244.1.5',
@@ -28,6 +30,8 @@ test('every operator key parses from env', () => {
     xdtSecret: 'sluice-xdt-key',
     xdtSecretNamespace: 'sluice',
     domain: 'fn.example.com',
+    pmHostPath: '/mnt/pmem0/sluice',
+    pmPort: 9096,
     workers: 4,
     resyncPeriodMs: 60_000,
     metricsHost: '10.244.1.5',
@@ -43,6 +47,8 @@ test('bad operator settings are refused naming the key', () => {
     [{ workers: '0' }, /workers = 0, must be an integer in \[1; 64\]/],
     [{ 'resync-period': '10ms' }, /resync-period = 10ms, must be a duration/],
     [{ 'queue-proxy-imag': 'x' }, /unknown config key "queue-proxy-imag"/],
+    [{ 'pm-host-path': 'var/lib/pm' }, /pm-host-path = var\/lib\/pm, must be an absolute path/],
+    [{ 'pm-port': '0' }, /pm-port = 0, must be an integer in \[1; 65535\]/],
   ];
   for (const [raw, want] of rows) assert.throws(() => loadConfig(raw), want);
 });

@@ -1,5 +1,5 @@
 // Operator configuration: defaults, parsing from kebab-case keys (env SLUICE_OPERATOR_<KEY>) and validation.
-import { ConfigReader, type RawConfig } from '../lib/config.js';
+import { ConfigError, ConfigReader, type RawConfig } from '../lib/config.js';
 import type { DesiredConfig } from './desired.js';
 
 export interface OperatorConfig extends DesiredConfig {
@@ -24,6 +24,8 @@ export function defaultConfig(): OperatorConfig {
     xdtSecret: '',
     xdtSecretNamespace: 'sluice-system',
     domain: 'sluice.localhost',
+    pmHostPath: '',
+    pmPort: 9095,
     workers: 2,
     resyncPeriodMs: 10 * 60_000,
     metricsHost: '127.0.0.1',
@@ -45,11 +47,16 @@ export function loadConfig(raw: RawConfig): OperatorConfig {
     xdtSecret: r.string('xdt-secret', d.xdtSecret),
     xdtSecretNamespace: r.string('xdt-secret-namespace', d.xdtSecretNamespace),
     domain: r.string('domain', d.domain),
+    pmHostPath: r.string('pm-host-path', d.pmHostPath),
+    pmPort: r.int('pm-port', d.pmPort, 1, 65_535),
     workers: r.int('workers', d.workers, 1, 64),
     resyncPeriodMs: r.durationMs('resync-period', d.resyncPeriodMs, 1_000, 24 * 3_600_000),
     metricsHost: r.string('metrics-host', d.metricsHost),
     metricsPort: r.int('metrics-port', d.metricsPort, 0, 65_535),
   };
   r.rejectUnknown();
+  if (config.pmHostPath !== '' && !config.pmHostPath.startsWith('/')) {
+    throw new ConfigError(`${COMPONENT}: pm-host-path = ${config.pmHostPath}, must be an absolute path (or "" for PM off)`);
+  }
   return config;
 }

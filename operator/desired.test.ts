@@ -14,6 +14,8 @@ const CONFIG: DesiredConfig = {
   xdtSecret: '',
   xdtSecretNamespace: 'sluice-system',
   domain: 'sluice.local',
+  pmHostPath: '',
+  pmPort: 9095,
 };
 
 function identity(spec: Record<string, unknown>, name = 'hello') {
@@ -25,6 +27,15 @@ function identity(spec: Record<string, unknown>, name = 'hello') {
 
 function env(container: V1Container): Record<string, string> {
   return Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `<${e.valueFrom?.fieldRef?.fieldPath ?? e.valueFrom?.secretKeyRef?.name}>`]));
+}
+
+/** Every $(VAR) a container's env uses names an entry defined before it (kubelet expands only those). */
+function assertReferencesDefinedEarlier(container: V1Container): void {
+  const earlier = new Set<string>();
+  for (const e of container.env ?? []) {
+    for (const [, ref] of (e.value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) assert.ok(earlier.has(ref), `${container.name}: ${e.name} uses $(${ref}) before it is defined`);
+    earlier.add(e.name);
+  }
 }
 
 test('childName keeps short names readable and long ones within the 63-character label limit, distinct', () => {
@@ -88,4 +99,54 @@ test('the Service selects the function pods and names the queue-proxy ports the 
 
 test('functionUrl routes by host through the activator', () => {
   assert.equal(functionUrl(identity({ container: { image: 'x' } }).definition, 'sluice.local'), 'http://hello.team-a.sluice.local');
+});
+
+test('PM: with a host path every pod mounts the node directory and reaches its node agent through the host IP', () => {
+  const rows: Array<{
+    name: string;
+    config: Partial<DesiredConfig>;
+    user: Record<string, string | undefined>;
+    queueProxy: Record<string, string | undefined>;
+    volumes: unknown;
+    mounts: unknown;
+  }> = [
+    {
+      name: 'PM off (no host path): no volume, no PM env, as before',
+      config: {},
+      user: { HOST_IP: undefined, SLUICE_PM_DIR: undefined, SLUICE_PM_ADDRESS: undefined },
+      queueProxy: { HOST_IP: undefined, SLUICE_QUEUE_PROXY_PM_ADDRESS: undefined },
+      volumes: undefined,
+      mounts: undefined,
+    },
+    {
+      name: 'the chart default',
+      config: { pmHostPath: '/dev/shm/sluice-pm' },
+      user: { HOST_IP: '<status.hostIP>', SLUICE_PM_DIR: '/dev/shm/sluice-pm/$(NODE_NAME)', SLUICE_PM_ADDRESS: '$(HOST_IP):9095' },
+      queueProxy: { HOST_IP: '<status.hostIP>', SLUICE_QUEUE_PROXY_PM_ADDRESS: '$(HOST_IP):9095' },
+      volumes: [{ name: 'sluice-pm', hostPath: { path: '/dev/shm/sluice-pm', type: 'DirectoryOrCreate' } }],
+      mounts: [{ name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' }],
+    },
+    {
+      name: 'a DAX mount with a trailing slash, another port',
+      config: { pmHostPath: '/mnt/pmem0/sluice/', pmPort: 9200 },
+      user: { HOST_IP: '<status.hostIP>', SLUICE_PM_DIR: '/mnt/pmem0/sluice/$(NODE_NAME)', SLUICE_PM_ADDRESS: '$(HOST_IP):9200' },
+      queueProxy: { HOST_IP: '<status.hostIP>', SLUICE_QUEUE_PROXY_PM_ADDRESS: '$(HOST_IP):9200' },
+      volumes: [{ name: 'sluice-pm', hostPath: { path: '/mnt/pmem0/sluice/', type: 'DirectoryOrCreate' } }],
+      mounts: [{ name: 'sluice-pm', mountPath: '/mnt/pmem0/sluice/' }],
+    },
+  ];
+  for (const row of rows) {
+    const d = desiredDeployment(identity({ container: { image: 'sluice/example-pm:0.1.0', env: [{ name: 'GREETING', value: 'hi' }] } }, 'pm'), { ...CONFIG, ...row.config });
+    const pod = d.spec!.template.spec!;
+    const [user, qp] = pod.containers;
+    const pick = (c: V1Container, want: Record<string, unknown>) => Object.fromEntries(Object.keys(want).map((n) => [n, env(c)[n]]));
+    assert.deepEqual(pick(user, row.user), row.user, `${row.name}: user container env`);
+    assert.deepEqual(pick(qp, row.queueProxy), row.queueProxy, `${row.name}: queue-proxy env`);
+    assert.deepEqual(pod.volumes, row.volumes, `${row.name}: volumes`);
+    assert.deepEqual(user.volumeMounts, row.mounts, `${row.name}: user container mounts`);
+    assert.equal(qp.volumeMounts, undefined, `${row.name}: the queue-proxy talks gRPC only, it mounts nothing`);
+    assertReferencesDefinedEarlier(user);
+    assertReferencesDefinedEarlier(qp);
+    assert.equal(env(user).GREETING, 'hi', `${row.name}: the spec's env stays`);
+  }
 });

@@ -1,5 +1,5 @@
 // What a Function becomes on Kubernetes (pure): a Deployment (user container + queue-proxy sidecar) and a Service, both owned by the Function.
-import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V1Volume } from '@kubernetes/client-node';
 import { FUNCTION_DEFAULTS, type FunctionDefinition } from '../lib/function-spec.js';
 import { childName, GROUP, selectorLabels, VERSION } from '../lib/kubernetes/function-resource.js';
 import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName } from '../node-agent/launch-plan.js';
@@ -18,6 +18,13 @@ export interface DesiredConfig {
   xdtSecretNamespace: string;
   /** Host routing suffix of the activator: the Function URL is http://<fn>.<ns>.<domain>. */
   domain: string;
+  /**
+   * PM (the chart's pm.hostPath): the node directory holding every node agent's PM directory, mounted at the same
+   * path into each user container, which gets SLUICE_PM_DIR <pmHostPath>/<node>; "" = PM off (no volume, no env).
+   */
+  pmHostPath: string;
+  /** Port of the node agents' PmNode gRPC (a hostPort): functions and queue-proxies reach their node's agent at <hostIP>:<pmPort>. */
+  pmPort: number;
 }
 
 /** The function's identity as the API server knows it. */
@@ -54,10 +61,26 @@ const RESTRICTED = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/** The pod volume of the node's PM directory (shared with the node agent, which creates <hostPath>/<node> in it). */
+export const PM_VOLUME = 'sluice-pm';
+
+function pmOn(config: DesiredConfig): boolean {
+  return config.pmHostPath !== '';
+}
+
+/** The node agent of the pod's node, through its hostPort: the pod's own node, whatever pod network it has. */
+function pmAddress(config: DesiredConfig): string {
+  return `$(HOST_IP):${config.pmPort}`;
+}
+
+function podEnv(config: DesiredConfig): V1EnvVar[] {
+  return pmOn(config) ? [...POD_ENV, fieldEnv('HOST_IP', 'status.hostIP')] : POD_ENV;
+}
+
 function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Container {
   const c = def.spec.container;
   const port = c.port ?? FUNCTION_DEFAULTS.port;
-  const env: V1EnvVar[] = [...POD_ENV, ...(c.env ?? []).map((e) => ({ name: e.name, value: e.value }))];
+  const env: V1EnvVar[] = [...podEnv(config), ...(c.env ?? []).map((e) => ({ name: e.name, value: e.value }))];
   // Platform variables win over the spec, as locally (launch-plan.ts) and as Knative's PORT does.
   env.push(
     { name: 'PORT', value: String(port) },
@@ -68,6 +91,13 @@ function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Contai
   );
   if (config.xdtSecret !== '') env.push({ name: 'SLUICE_XDT_ADDRESS', value: `$(POD_IP):${XDT_LOCAL_PORT}` });
   if (config.activatorUrl !== '') env.push({ name: 'SLUICE_ACTIVATOR_URL', value: config.activatorUrl });
+  // As the local node agent gives its instances (launch-plan.ts): the node's PM directory and its agent.
+  if (pmOn(config)) {
+    env.push(
+      { name: 'SLUICE_PM_DIR', value: `${config.pmHostPath.replace(/\/+$/, '')}/$(NODE_NAME)` },
+      { name: 'SLUICE_PM_ADDRESS', value: pmAddress(config) },
+    );
+  }
   const { cpu, memory } = { ...FUNCTION_DEFAULTS, ...c.resources };
   return {
     name: 'user-container',
@@ -78,6 +108,8 @@ function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Contai
     env,
     ports: [{ name: 'user-port', containerPort: port }],
     resources: { requests: { cpu, memory }, limits: { memory } },
+    // The same path as on the node, so SLUICE_PM_DIR names the directory the node agent times and admits.
+    ...(pmOn(config) ? { volumeMounts: [{ name: PM_VOLUME, mountPath: config.pmHostPath }] } : {}),
   };
 }
 
@@ -102,7 +134,9 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
     'autoscaler-address': config.autoscalerAddress,
     node: '$(NODE_NAME)',
   };
-  const env: V1EnvVar[] = [...POD_ENV];
+  // PM-write admission: the queue-proxy asks its node's agent before dispatching a predicted writer.
+  if (pmOn(config)) settings['pm-address'] = pmAddress(config);
+  const env: V1EnvVar[] = [...podEnv(config)];
   for (const [key, value] of Object.entries(settings)) env.push({ name: queueProxyEnvName(key), value });
   if (config.xdtSecret !== '') {
     env.push(
@@ -153,10 +187,16 @@ export function desiredDeployment(identity: FunctionIdentity, config: DesiredCon
           enableServiceLinks: false,
           terminationGracePeriodSeconds: terminationGraceSeconds,
           containers: [userContainer(def, config), queueProxyContainer(def, config)],
+          ...(pmOn(config) ? { volumes: [pmVolume(config)] } : {}),
         },
       },
     },
   };
+}
+
+/** DirectoryOrCreate: a pod that lands before its node agent still starts (the agent makes the directory writable when it comes). */
+function pmVolume(config: DesiredConfig): V1Volume {
+  return { name: PM_VOLUME, hostPath: { path: config.pmHostPath, type: 'DirectoryOrCreate' } };
 }
 
 export function desiredService(identity: FunctionIdentity): V1Service {

@@ -8,6 +8,7 @@ test('defaults', () => {
     grpcAddress: '127.0.0.1:8091',
     metricsPort: 0,
     scoreWeights: { 'least-allocated': 1, spread: 2, 'pm-writer-spread': 2, 'data-affinity': 2, 'cost-model': 3 },
+    pluginArgs: {},
     platform: 'local',
     schedulerName: 'sluice-scheduler',
   });
@@ -20,11 +21,13 @@ test('loadConfig from env', () => {
     SLUICE_SCHEDULER_SCORE_WEIGHTS: ' spread=5 ',
     SLUICE_SCHEDULER_PLATFORM: 'kubernetes',
     SLUICE_SCHEDULER_SCHEDULER_NAME: 'data-aware',
+    SLUICE_SCHEDULER_PLUGIN_ARGS: '{"cost-model": {"fullScaleSecondsPerSecond": 0.5}}',
   };
   assert.deepEqual(loadConfig(rawConfigFromEnv('SCHEDULER', env)), {
     grpcAddress: '0.0.0.0:9000',
     metricsPort: 9093,
     scoreWeights: { spread: 5 },
+    pluginArgs: { 'cost-model': { fullScaleSecondsPerSecond: 0.5 } },
     platform: 'kubernetes',
     schedulerName: 'data-aware',
   });
@@ -42,6 +45,11 @@ test('loadConfig rejects bad values naming the key', () => {
     { name: 'grpc address', input: { 'grpc-address': 'localhost' }, want: /grpc-address = localhost, must be host:port/ },
     { name: 'platform', input: { platform: 'nomad' }, want: /platform = nomad, must be one of local, kubernetes/ },
     { name: 'unknown key', input: { 'score-weight': 'spread=1' }, want: /unknown config key "score-weight"/ },
+    { name: 'plugin args not JSON', input: { 'plugin-args': '{cost-model' }, want: /plugin-args is not JSON/ },
+    { name: 'plugin args not an object', input: { 'plugin-args': '[1]' }, want: /plugin-args must be a JSON object of plugin name → arguments object/ },
+    { name: 'plugin args of an unknown plugin', input: { 'plugin-args': '{"locality": {}}' }, want: /plugin-args: unknown plugin "locality", must be one of/ },
+    { name: 'plugin args not an object per plugin', input: { 'plugin-args': '{"cost-model": 3}' }, want: /plugin-args: the arguments of cost-model must be a JSON object/ },
+    { name: 'plugin args the plugin refuses', input: { 'plugin-args': '{"cost-model": {"fullScale": 1}}' }, want: /plugin-args: plugin cost-model: unknown argument "fullScale"/ },
   ];
   for (const row of rows) {
     assert.throws(() => loadConfig(row.input), row.want, row.name);

@@ -2,8 +2,8 @@
 import { ConfigError, ConfigReader } from '../lib/config.js';
 import type { RawConfig } from '../lib/config.js';
 import { PLATFORM_KINDS, type PlatformKind } from '../lib/platform/create.js';
-import { MAX_SCORE_WEIGHT } from './framework.js';
-import { defaultRegistry } from './default-registry.js';
+import { MAX_SCORE_WEIGHT, type PluginArgs } from './framework.js';
+import { defaultRegistry, profileFromWeights } from './default-registry.js';
 
 export interface SchedulerConfig {
   /** host:port of the gRPC Scheduler service. */
@@ -12,6 +12,8 @@ export interface SchedulerConfig {
   metricsPort: number;
   /** Score plugin name → weight. */
   scoreWeights: Record<string, number>;
+  /** Plugin name → its arguments (as Kubernetes' pluginConfig); plugins not named take their defaults. */
+  pluginArgs: Record<string, PluginArgs>;
   /** local: answers the local platform's Schedule calls; kubernetes: also binds pending pods with schedulerName. */
   platform: PlatformKind;
   /** The pods' spec.schedulerName this scheduler places on Kubernetes. */
@@ -61,11 +63,37 @@ export function loadConfig(raw: RawConfig): SchedulerConfig {
     grpcAddress: validateHostPort('grpc-address', r.string('grpc-address', '127.0.0.1:8091')),
     metricsPort: r.int('metrics-port', 0, 0, 65535),
     scoreWeights: parseScoreWeights(r.string('score-weights', DEFAULT_SCORE_WEIGHTS)),
+    pluginArgs: parsePluginArgs(r.string('plugin-args', '')),
     platform: r.string('platform', 'local', PLATFORM_KINDS) as PlatformKind,
     schedulerName: r.string('scheduler-name', 'sluice-scheduler'),
   };
   r.rejectUnknown();
+  // Bad arguments (unknown keys, wrong types) fail at start, naming the plugin, not at the first placement.
+  try {
+    profileFromWeights(defaultRegistry(), config.scoreWeights, config.pluginArgs);
+  } catch (err) {
+    throw new ConfigError(`${COMPONENT}: plugin-args: ${(err as Error).message}`);
+  }
   return config;
+}
+
+/** '{"cost-model": {"fullScaleSecondsPerSecond": 0.2}}' → args by plugin name; "" = none. */
+export function parsePluginArgs(text: string): Record<string, PluginArgs> {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${COMPONENT}: plugin-args is not JSON: ${(err as Error).message}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(value)) throw new ConfigError(`${COMPONENT}: plugin-args must be a JSON object of plugin name → arguments object`);
+  const known = defaultRegistry().names();
+  for (const [name, args] of Object.entries(value)) {
+    if (!known.includes(name)) throw new ConfigError(`${COMPONENT}: plugin-args: unknown plugin "${name}", must be one of ${known.join(', ')}`);
+    if (!isObject(args)) throw new ConfigError(`${COMPONENT}: plugin-args: the arguments of ${name} must be a JSON object`);
+  }
+  return value as Record<string, PluginArgs>;
 }
 
 export function defaultConfig(): SchedulerConfig {

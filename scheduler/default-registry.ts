@@ -1,6 +1,6 @@
 // The plugins every scheduler ships with, registered by name; the default profile runs every filter.
 import { PluginRegistry, buildProfile } from './framework.js';
-import type { Profile } from './framework.js';
+import type { PluginArgs, Profile } from './framework.js';
 import { nodeResourcesFitFactory } from './plugins/node-resources-fit.js';
 import { nodeSelectorFactory } from './plugins/node-selector.js';
 import { leastAllocatedFactory } from './plugins/least-allocated.js';
@@ -21,10 +21,10 @@ export function defaultRegistry(costTerms: CostTermRegistry = defaultCostTerms()
     .register(costModelFactory(costTerms));
 }
 
-/** All registered filters (with default args) and the given score weights by plugin name. */
-export function profileFromWeights(registry: PluginRegistry, scoreWeights: Readonly<Record<string, number>>): Profile {
+/** All registered filters and the given score weights by plugin name; plugins take their args from `pluginArgs` (by name), else defaults. */
+export function profileFromWeights(registry: PluginRegistry, scoreWeights: Readonly<Record<string, number>>, pluginArgs: Readonly<Record<string, PluginArgs>> = {}): Profile {
   return buildProfile(registry, {
-    filters: registry.names('filter').map((name) => ({ name })),
-    scorers: Object.entries(scoreWeights).map(([name, weight]) => ({ name, weight })),
+    filters: registry.names('filter').map((name) => ({ name, args: pluginArgs[name] })),
+    scorers: Object.entries(scoreWeights).map(([name, weight]) => ({ name, weight, args: pluginArgs[name] })),
   });
 }

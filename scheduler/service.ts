@@ -60,7 +60,7 @@ export async function startScheduler(config: SchedulerConfig, deps: SchedulerDep
   const { logger } = deps;
   const metricsRegistry = deps.metricsRegistry ?? new Registry();
   const metrics = createSchedulerMetrics(metricsRegistry);
-  const profile = profileFromWeights(deps.plugins ?? defaultRegistry(), config.scoreWeights);
+  const profile = profileFromWeights(deps.plugins ?? defaultRegistry(), config.scoreWeights, config.pluginArgs);
   const random = deps.random ?? Math.random;
 
   const handlers: SchedulerHandlers = {

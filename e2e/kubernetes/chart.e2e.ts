@@ -196,34 +196,88 @@ describe('helm template', () => {
     }
   });
 
-  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits', () => {
-    for (const objects of [defaults, monitored]) {
+  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits; PM is the one exception', async () => {
+    const PM_VOLUME = { name: 'sluice-pm', hostPath: { path: '/dev/shm/sluice-pm', type: 'DirectoryOrCreate' } };
+    const PM_MOUNT = [{ name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' }];
+    for (const [objects, pm] of [[defaults, true], [monitored, true], [await render('--set', 'pm.enabled=false'), false]] as const) {
       for (const w of workloads(objects)) {
         const pod = w.spec.template.spec;
-        const where = w.metadata.name;
+        const where = `${w.metadata.name}${pm ? '' : ' (pm off)'}`;
+        const pmAgent = pm && w.metadata.name === 'sluice-node-agent';
         assert.equal(pod.securityContext?.runAsNonRoot, true, `${where}: pod runAsNonRoot`);
         assert.notEqual(pod.securityContext?.runAsUser, 0, `${where}: runAsUser`);
         assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${where}: seccomp`);
         for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) assert.notEqual(pod[field], true, `${where}: ${field}`);
-        // The test harness cannot mount volumes; the service account token is the only one, added by Kubernetes.
-        assert.equal(pod.volumes, undefined, `${where}: no volumes`);
+        // The service account token is the only volume (added by Kubernetes), but for the node agent's PM
+        // directory, a hostPath mounted at its own path (what the test harness can give a process).
+        assert.deepEqual(pod.volumes, pmAgent ? [PM_VOLUME] : undefined, `${where}: volumes`);
         for (const c of containersOf(w)) {
           const sc = c.securityContext ?? {};
           const at = `${where}/${c.name}`;
           assert.equal(sc.allowPrivilegeEscalation, false, `${at}: allowPrivilegeEscalation`);
           assert.notEqual(sc.privileged, true, `${at}: privileged`);
-          assert.notEqual(sc.runAsNonRoot, false, `${at}: runAsNonRoot`);
-          assert.notEqual(sc.runAsUser, 0, `${at}: runAsUser`);
+          // The PM directory's init container runs as root (kubelet creates the hostPath root-owned), with nothing else.
+          const root = pmAgent && c.name === 'pm-dir';
+          assert.equal(sc.runAsNonRoot !== false, !root, `${at}: runAsNonRoot`);
+          assert.equal(sc.runAsUser === 0, root, `${at}: runAsUser`);
           assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${at}: drop ALL`);
           assert.equal(sc.capabilities?.add, undefined, `${at}: no added capabilities`);
           assert.equal(sc.readOnlyRootFilesystem, true, `${at}: readOnlyRootFilesystem`);
-          assert.equal(c.volumeMounts, undefined, `${at}: no volumeMounts`);
+          assert.deepEqual(c.volumeMounts, pmAgent ? PM_MOUNT : undefined, `${at}: volumeMounts`);
+          for (const p of c.ports ?? []) assert.equal(p.hostPort !== undefined, pmAgent && p.name === 'grpc', `${at}: hostPort of ${p.name}`);
           for (const kind of ['requests', 'limits']) {
             for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource], `${at}: resources.${kind}.${resource}`);
           }
         }
       }
     }
+  });
+
+  test('pm values: the node agent owns <hostPath>/<node> and serves PmNode on the hostPort; the operator is told both', async () => {
+    const agentEnv = (objects: Obj[]) => Object.fromEntries(workloadOf(objects, 'node-agent').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    const operatorEnv = (objects: Obj[]) => Object.fromEntries(workloadOf(objects, 'operator').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    const grpcPort = (objects: Obj[]) => workloadOf(objects, 'node-agent').spec.template.spec.containers[0].ports.find((p: Obj) => p.name === 'grpc');
+    const pick = (env: Record<string, string>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, env[k]]));
+    const AGENT_KEYS = ['SLUICE_NODE_AGENT_GRPC_PORT', 'SLUICE_NODE_AGENT_PM_MODE', 'SLUICE_NODE_AGENT_PM_DIR', 'SLUICE_NODE_AGENT_PM_STATE_FILE'];
+    const OPERATOR_KEYS = ['SLUICE_OPERATOR_PM_HOST_PATH', 'SLUICE_OPERATOR_PM_PORT'];
+
+    assert.deepEqual(pick(agentEnv(defaults), AGENT_KEYS), {
+      SLUICE_NODE_AGENT_GRPC_PORT: '9095',
+      SLUICE_NODE_AGENT_PM_MODE: 'auto',
+      SLUICE_NODE_AGENT_PM_DIR: '/dev/shm/sluice-pm/$(SLUICE_NODE_AGENT_NAME)',
+      SLUICE_NODE_AGENT_PM_STATE_FILE: '/dev/shm/sluice-pm/.state/$(SLUICE_NODE_AGENT_NAME).json',
+    });
+    assert.deepEqual(grpcPort(defaults), { name: 'grpc', containerPort: 9095, hostPort: 9095, protocol: 'TCP' });
+    assert.deepEqual(pick(operatorEnv(defaults), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/dev/shm/sluice-pm', SLUICE_OPERATOR_PM_PORT: '9095' });
+    const init = workloadOf(defaults, 'node-agent').spec.template.spec.initContainers;
+    assert.deepEqual(init.map((c: Obj) => [c.name, c.command.at(-1)]), [['pm-dir', '/dev/shm/sluice-pm']]);
+
+    const custom = await render('--set', 'pm.mode=dax', '--set', 'pm.hostPath=/mnt/pmem0/sluice', '--set', 'pm.port=9200', '--set', 'pm.initDirectory=false');
+    assert.deepEqual(pick(agentEnv(custom), AGENT_KEYS), {
+      SLUICE_NODE_AGENT_GRPC_PORT: '9200',
+      SLUICE_NODE_AGENT_PM_MODE: 'dax',
+      SLUICE_NODE_AGENT_PM_DIR: '/mnt/pmem0/sluice/$(SLUICE_NODE_AGENT_NAME)',
+      SLUICE_NODE_AGENT_PM_STATE_FILE: '/mnt/pmem0/sluice/.state/$(SLUICE_NODE_AGENT_NAME).json',
+    });
+    assert.deepEqual(grpcPort(custom), { name: 'grpc', containerPort: 9200, hostPort: 9200, protocol: 'TCP' });
+    assert.deepEqual(pick(operatorEnv(custom), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice', SLUICE_OPERATOR_PM_PORT: '9200' });
+    assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.initContainers, undefined, 'initDirectory=false: the directory is prepared by the admin');
+    assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.volumes[0].hostPath.path, '/mnt/pmem0/sluice');
+
+    // Off: the agent still answers GetNodePm (mode off), with no hostPort, volume or init container; functions get no PM.
+    const off = await render('--set', 'pm.enabled=false');
+    assert.deepEqual(pick(agentEnv(off), AGENT_KEYS), { SLUICE_NODE_AGENT_GRPC_PORT: '9095', SLUICE_NODE_AGENT_PM_MODE: 'off', SLUICE_NODE_AGENT_PM_DIR: undefined, SLUICE_NODE_AGENT_PM_STATE_FILE: undefined });
+    assert.deepEqual(grpcPort(off), { name: 'grpc', containerPort: 9095, protocol: 'TCP' });
+    assert.deepEqual(pick(operatorEnv(off), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: undefined, SLUICE_OPERATOR_PM_PORT: undefined });
+    assert.equal(workloadOf(off, 'node-agent').spec.template.spec.initContainers, undefined);
+
+    // nodeAgent.config still wins over the chart's own settings.
+    assert.equal(agentEnv(await render('--set', 'nodeAgent.config.pm-mode=plain')).SLUICE_NODE_AGENT_PM_MODE, 'plain');
+    await assert.rejects(render('--set', 'pm.hostPath=var/lib/pm'), /hostPath/);
+    await assert.rejects(render('--set', 'pm.hostPath=/var/lib/pm/'), /hostPath/);
+    await assert.rejects(render('--set', 'pm.mode=fast'), /mode/);
+    await assert.rejects(render('--set', 'pm.port=http'), /port/);
+    await assert.rejects(render('--set', 'pm.size=1Gi'), /additional properties 'size' not allowed/);
   });
 
   test('probes hit the admin/metrics paths each component serves, on its named ports', () => {
@@ -545,7 +599,10 @@ describe('component env', () => {
       metricsHost: POD_IP,
       metricsPort: 9090,
     });
-    expect('node-agent', { platform: 'kubernetes', name: NODE, host: POD_IP, metricsPort: 9090 });
+    expect('node-agent', { platform: 'kubernetes', name: NODE, host: POD_IP, metricsPort: 9090, grpcPort: 9095 });
+    const pm = configs['node-agent'].pm;
+    assert.deepEqual([pm.mode, pm.dir, pm.stateFile], ['auto', `/dev/shm/sluice-pm/${NODE}`, `/dev/shm/sluice-pm/.state/${NODE}.json`]);
+    expect('operator', { pmHostPath: '/dev/shm/sluice-pm', pmPort: 9095 });
   });
 
   test('the components also start with the Service link variables kubelet adds to every pod of the namespace', () => {

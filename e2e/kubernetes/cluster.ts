@@ -211,3 +211,29 @@ async function existingCluster(kubeconfig: string, binDir: string): Promise<E2eC
     },
   };
 }
+
+/** A suite step, printed so a failing run shows how far it got. */
+export function step(message: string): void {
+  console.log(`==> ${message}`);
+}
+
+/**
+ * node:test has no "a test failed" hook for after(): `guarded` runs a test body and records a failure, so the
+ * suite dumps the cluster state once, at the end, when `failed`.
+ */
+export function failureRecorder(): { guarded(body: () => Promise<void>): Promise<void>; readonly failed: boolean } {
+  let failed = false;
+  return {
+    async guarded(body) {
+      try {
+        await body();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    },
+    get failed() {
+      return failed;
+    },
+  };
+}

@@ -5,18 +5,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startE2eCluster, type E2eCluster } from './cluster.js';
+import { startE2eCluster, type E2eCluster, failureRecorder, step } from './cluster.js';
 import { until } from '../../lib/testing/until.js';
 
 const NAMESPACE = 'sluice-system';
 const RELEASE = 'sluice';
 
 let cluster: E2eCluster;
-let failed = false;
+const failures = failureRecorder();
+const guarded = failures.guarded;
 
-function step(message: string): void {
-  console.log(`==> ${message}`);
-}
 
 async function json<T = any>(...args: string[]): Promise<T> {
   return JSON.parse(await cluster.kubectl(...args, '-o', 'json')) as T;
@@ -56,19 +54,10 @@ before(async () => {
 });
 
 after(async () => {
-  if (failed && cluster) console.log(await cluster.dumpState());
+  if (failures.failed && cluster) console.log(await cluster.dumpState());
   await cluster?.stop();
 });
 
-/** node:test has no "a test failed" hook for after(); this records it so the state is dumped once, at the end. */
-async function guarded(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    failed = true;
-    throw err;
-  }
-}
 
 test('helm install brings every component up', { timeout: 300_000 }, () =>
   guarded(async () => {

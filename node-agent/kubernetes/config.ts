@@ -1,23 +1,34 @@
-// Node agent settings when it runs as a DaemonSet on Kubernetes (platform=kubernetes): the kubelet runs the instances, the agent watches its node.
+// Node agent settings when it runs as a DaemonSet on Kubernetes (platform=kubernetes): the kubelet runs the instances, the agent watches its node and owns its PM.
 import { ConfigError, ConfigReader, type RawConfig } from '../../lib/config.js';
+import { loadPmConfig, type PmConfig } from '../config.js';
+
+/** The port of the agent's gRPC server (PmNode + the NodeAgent subset), the chart's pm.port. */
+export const DEFAULT_DAEMON_GRPC_PORT = 9095;
 
 export interface DaemonConfig {
   platform: 'kubernetes';
   /** The node this pod runs on (downward API spec.nodeName). */
   name: string;
-  /** Address the metrics server binds (the pod IP). */
+  /** Address the metrics and gRPC servers bind (the pod IP). */
   host: string;
   /** 0 = any free port. */
   metricsPort: number;
+  /** gRPC: PmNode (queue-proxies, SDK) and NodeAgent.GetNodePm/GetNodeFlows (the scheduler); 0 = any free port. */
+  grpcPort: number;
+  /** The node's PM, the same keys as the local node agent's (pm-mode, pm-dir, …; node-agent/config.ts). */
+  pm: PmConfig;
 }
 
 export function loadDaemonConfig(raw: RawConfig): DaemonConfig {
   const r = new ConfigReader(raw, 'node-agent');
+  const name = r.string('name', '');
   const config: DaemonConfig = {
     platform: r.string('platform', 'kubernetes', ['kubernetes']) as 'kubernetes',
-    name: r.string('name', ''),
+    name,
     host: r.string('host', '0.0.0.0'),
     metricsPort: r.int('metrics-port', 9090, 0, 65_535),
+    grpcPort: r.int('grpc-port', DEFAULT_DAEMON_GRPC_PORT, 0, 65_535),
+    pm: loadPmConfig(r, name || 'node'),
   };
   r.rejectUnknown();
   if (config.name === '') throw new ConfigError('node-agent: name is required on Kubernetes (set it from spec.nodeName)');

@@ -1,14 +1,24 @@
-// The node agent as a DaemonSet pod: watches the Sluice instances bound to its node and exports them as metrics. PM admission and profiling (issue 5) run here.
+// The node agent as a DaemonSet pod: watches the Sluice instances bound to its node and exports them as metrics, and
+// owns the node's PM: the device (in the chart's hostPath, shared with the function pods of the node), calibration,
+// profiler and admission, served over gRPC (pm-server.ts) to the queue-proxies and SDKs of the node (through the
+// hostPort, at status.hostIP) and to the scheduler (GetNodePm, at the pod IP).
+import { chmod } from 'node:fs/promises';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import { FUNCTION_LABEL, MANAGED_BY_LABEL, OPERATOR_NAME } from '../../lib/kubernetes/function-resource.js';
 import { Informer } from '../../lib/kubernetes/informer.js';
 import { serveMetrics, type MetricsServer } from '../../lib/metrics-server.js';
+import { startNodePm, type NodePm } from '../pm/start.js';
 import type { DaemonConfig } from './config.js';
+import { startPmServer, type PmServer } from './pm-server.js';
 
 export interface RunningDaemon {
   metricsPort: number;
+  /** Bound port of the gRPC server (PmNode, NodeAgent.GetNodePm/GetNodeFlows). */
+  grpcPort: number;
+  /** The node's PM; undefined with pm-mode off. */
+  pm: NodePm | undefined;
   synced: Promise<void>;
   close(): Promise<void>;
 }
@@ -54,20 +64,44 @@ export async function startDaemon(config: DaemonConfig, deps: { kubeConfig: Kube
       }
     },
   });
+  let pm: NodePm | undefined;
+  let server: PmServer | undefined;
   let metrics: MetricsServer;
   try {
+    pm = await startNodePm(config.pm, { node: config.name, logger: deps.logger, registry });
+    if (pm) await shareDirectory(pm.device.dir, deps.logger);
+    server = await startPmServer({ node: config.name, host: config.host, port: config.grpcPort, pm, logger: deps.logger });
     metrics = await serveMetrics(registry, config.host, config.metricsPort);
   } catch (err) {
+    await server?.close();
+    await pm?.close();
     await pods.stop();
     throw err;
   }
-  deps.logger.info({ node: config.name, metricsPort: metrics.port }, 'node agent watching its node');
+  deps.logger.info({ node: config.name, metricsPort: metrics.port, grpcPort: server.port, pmMode: pm?.device.mode ?? 'off' }, 'node agent watching its node');
   return {
     metricsPort: metrics.port,
+    grpcPort: server.port,
+    pm,
     synced: pods.synced,
     async close() {
+      await server.close();
+      await pm?.close();
       await pods.stop();
       await metrics.close();
     },
   };
+}
+
+/**
+ * Function containers of any user write their PM files into the node's directory: it is made world-writable
+ * with the sticky bit, as /dev/shm itself is (nobody removes another's files). A directory this agent does
+ * not own (e.g. a DAX mount prepared by an admin) is left as it is.
+ */
+async function shareDirectory(dir: string, logger: Logger): Promise<void> {
+  try {
+    await chmod(dir, 0o1777);
+  } catch (err) {
+    logger.warn({ pmDir: dir, err: (err as Error).message }, 'PM directory left with its mode: function containers must be able to write it');
+  }
 }

@@ -1,7 +1,8 @@
 // TEST INFRASTRUCTURE (virtual kubelet). One pod bound to this virtual node, from first sight to kubelet's final delete.
 //
 //   refuse unsupported specs (Failed, UnsupportedPodSpec)
-//   → "sandbox": pod IP from 10.244.N.2–254 (hostNetwork: the node IP), bound service account token → per-pod kubeconfig
+//   → "sandbox": pod IP from 10.244.N.2–254 (hostNetwork: the node IP), hostPorts forwarded from the node IP,
+//     hostPath directories checked or created, bound service account token → per-pod kubeconfig
 //   → init containers one after another, each to success
 //   → the containers, each with its restart policy, probes and back-off (container-runner.ts)
 //   → pod finished (restartPolicy Never / OnFailure): terminal phase, IP released
@@ -10,7 +11,7 @@
 // kubelet's status manager does once a pod is fully stopped), IP released.
 // Status goes to pods/status as a strategic merge patch (with metadata.uid, so a same-named successor pod is
 // never patched), coalesced and only when it changed.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ import type { VirtualKubeletConfig } from './config.js';
 import { ContainerRunner, MIN_GRACE_MS } from './container-runner.js';
 import type { PreparedEnv } from './container-runner.js';
 import { referencedObjects, resolveEnv } from './env.js';
+import { HostPortForwarder, hostPortMappings } from './host-ports.js';
 import type { ImageEntry } from './images.js';
 import { isConflict, isNotFound, KubeApiError, PATCH } from './kube-client.js';
 import type { KubeClient } from './kube-client.js';
@@ -91,6 +93,7 @@ export class PodWorker {
   private tokenVolume: string | undefined;
   private kubeconfigFile: string | undefined;
   private tokenTimer: NodeJS.Timeout | undefined;
+  private hostPorts: HostPortForwarder | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -190,6 +193,10 @@ export class PodWorker {
     this.logger.info({ ip: this.ip }, 'pod accepted');
     mkdirSync(this.deps.config.logDir, { recursive: true });
     this.markDirty();
+    await this.untilSetUp(() => this.setUpHostPorts());
+    if (this.stopped) return;
+    await this.untilSetUp(() => this.setUpHostPaths());
+    if (this.stopped) return;
     await this.setUpCredentials();
     if (this.stopped) return;
     this.sandboxReady = true;
@@ -227,9 +234,77 @@ export class PodWorker {
   private releaseSandbox(): void {
     if (this.allocatedIP) this.deps.ips.release(this.allocatedIP);
     this.allocatedIP = undefined;
+    void this.hostPorts?.close();
+    this.hostPorts = undefined;
     clearTimeout(this.tokenTimer);
     if (this.kubeconfigFile) rmSync(path.dirname(this.kubeconfigFile), { recursive: true, force: true });
     this.kubeconfigFile = undefined;
+  }
+
+  // --- sandbox: host ports, hostPath volumes ------------------------------------------------------------------
+
+  /**
+   * Runs one sandbox step until it succeeds or the pod stops; meanwhile every container waits with the step's
+   * error as its message (kubelet's FailedCreatePodSandBox / FailedMount, retried with back-off).
+   */
+  private async untilSetUp(step: () => Promise<void>): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await step();
+        if (failures > 0) {
+          for (const r of [...this.initRunners, ...this.runners]) if (r.status.state.waiting) r.status.state = { waiting: { reason: r.status.state.waiting.reason } };
+          this.markDirty();
+        }
+        return;
+      } catch (err) {
+        failures++;
+        const message = (err as Error).message;
+        this.logger.warn({ err: message }, 'pod sandbox set-up failed, retrying');
+        for (const r of [...this.initRunners, ...this.runners]) r.status.state = { waiting: { reason: r.status.state.waiting?.reason ?? 'ContainerCreating', message } };
+        this.markDirty();
+        try {
+          await sleep(Math.min(500 * 2 ** (failures - 1), 10_000), undefined, { signal: this.stopping.signal });
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  private async setUpHostPorts(): Promise<void> {
+    const mappings = hostPortMappings(this.pod, this.deps.hostIP, this.ip);
+    if (mappings.length === 0) return;
+    const forwarder = new HostPortForwarder(this.logger);
+    try {
+      await forwarder.open(mappings);
+    } catch (err) {
+      throw new Error(`FailedCreatePodSandBox: ${(err as Error).message}`);
+    }
+    if (this.stopped) return void forwarder.close();
+    this.hostPorts = forwarder;
+  }
+
+  /** hostPath directories are the machine's own paths (pod-support.ts accepts only mounts at the same path). */
+  private async setUpHostPaths(): Promise<void> {
+    for (const volume of this.pod.spec.volumes ?? []) {
+      const source = volume.hostPath;
+      if (!source) continue;
+      if (source.type === 'DirectoryOrCreate') {
+        // kubelet creates it with mode 0755 (owned by kubelet's user).
+        mkdirSync(source.path, { recursive: true, mode: 0o755 });
+        continue;
+      }
+      if (source.type === 'Directory') {
+        let isDirectory = false;
+        try {
+          isDirectory = statSync(source.path).isDirectory();
+        } catch {
+          // missing
+        }
+        if (!isDirectory) throw new Error(`MountVolume.SetUp failed for volume "${volume.name}" : hostPath type check failed: ${source.path} is not a directory`);
+      }
+    }
   }
 
   // --- credentials -------------------------------------------------------------------------------------------

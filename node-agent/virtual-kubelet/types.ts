@@ -46,6 +46,18 @@ export interface ContainerPort {
   name?: string;
   containerPort: number;
   protocol?: string;
+  hostPort?: number;
+  hostIP?: string;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+  subPathExpr?: string;
+  mountPropagation?: string;
+  recursiveReadOnly?: string;
 }
 
 export interface HttpGetAction {
@@ -89,7 +101,7 @@ export interface Container {
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
   resources?: ResourceRequirements;
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
+  volumeMounts?: VolumeMount[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -109,6 +121,7 @@ export interface Volume {
       downwardAPI?: unknown;
     }>;
   };
+  hostPath?: { path: string; type?: string };
   [source: string]: unknown;
 }
 

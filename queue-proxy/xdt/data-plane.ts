@@ -91,7 +91,7 @@ export interface TransferRecord {
 }
 
 /** Bytes the producer writes into a segment before announcing them (cut-through granularity of the fast path). */
-const SHM_EXTENT_BYTES = 256 * 1024;
+const SHM_EXTENT_BYTES = 2 ** 20;
 
 export const DEFAULT_XDT_POOLS = {
   invokePool: { count: 32, sizeBytes: 2 ** 20 },

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { NodePm } from '../framework.js';
 import { nodeUnavailable, podRequests, snapshotOf } from './snapshot.js';
 
 function node(name: string, extra: { ready?: string; unschedulable?: boolean; taint?: string; labels?: Record<string, string> } = {}): V1Node {
@@ -49,4 +50,22 @@ test('snapshotOf places bound, unfinished pods on their nodes and leaves out nod
   assert.deepEqual(snapshot.nodes[0].capacity, { milliCpu: 2000, memoryBytes: 4 * 2 ** 30, instances: 20 });
   assert.deepEqual(snapshot.nodes[0].instances[0], { namespace: 'default', function: 'hello', milliCpu: 125, memoryBytes: 192 * 2 ** 20 });
   assert.deepEqual(Object.keys(unavailable), ['node-3']);
+});
+
+test('snapshotOf gives each node its PM view when its agent answered, and none (unknown) otherwise', () => {
+  const views = new Map<string, NodePm>([
+    ['node-1', { mode: 'emulated', writerLimit: 4, functions: { 'default/pm': { writtenBytes: 2 ** 22, samples: 3 } } }],
+    // A view of a node that takes no pods is not a node of the snapshot.
+    ['node-3', { mode: 'dax', writerLimit: Infinity, functions: {} }],
+  ]);
+  const { snapshot } = snapshotOf([node('node-1'), node('node-2'), node('node-3', { unschedulable: true })], [], views);
+  assert.deepEqual(
+    snapshot.nodes.map((n) => [n.name, n.pm]),
+    [
+      ['node-1', views.get('node-1')],
+      ['node-2', undefined],
+    ],
+  );
+  assert.equal('pm' in snapshot.nodes[1], false, 'an unknown view is absent, as the framework expects');
+  assert.equal('pm' in snapshotOf([node('node-1')], []).snapshot.nodes[0], false, 'no views asked: every view unknown');
 });

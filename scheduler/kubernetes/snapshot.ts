@@ -3,7 +3,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { FunctionDefinition } from '../../lib/function-spec.js';
 import { FUNCTION_LABEL } from '../../lib/kubernetes/function-resource.js';
 import { parseBytes, parseMilliCpu } from '../../lib/quantity.js';
-import type { NodeState, PlacedInstance, Pod, Snapshot } from '../framework.js';
+import type { NodePm, NodeState, PlacedInstance, Pod, Snapshot } from '../framework.js';
 
 /** Sum of the containers' requests: the pod's real footprint, the queue-proxy sidecar included. */
 export function podRequests(pod: V1Pod): { milliCpu: number; memoryBytes: number } {
@@ -38,9 +38,14 @@ function placed(pod: V1Pod): PlacedInstance {
 
 /**
  * Nodes that take pods, each with what is already placed on it: bound pods that have not finished
- * (any scheduler's: resources are shared) plus pods this scheduler bound but the watch has not shown yet.
+ * (any scheduler's: resources are shared) plus pods this scheduler bound but the watch has not shown yet,
+ * and its PM view when its node agent gave one (`pm`, by node name; absent = unknown, as locally).
  */
-export function snapshotOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): { snapshot: Snapshot; unavailable: Record<string, string> } {
+export function snapshotOf(
+  nodes: readonly V1Node[],
+  pods: readonly V1Pod[],
+  pm: ReadonlyMap<string, NodePm> = new Map(),
+): { snapshot: Snapshot; unavailable: Record<string, string> } {
   const byNode = new Map<string, PlacedInstance[]>();
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
@@ -69,6 +74,7 @@ export function snapshotOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): { 
         instances: Number(a.pods ?? 110),
       },
       instances: byNode.get(name) ?? [],
+      ...(pm.has(name) ? { pm: pm.get(name) } : {}),
     });
   }
   return { snapshot: { nodes: states.sort((x, y) => (x.name < y.name ? -1 : 1)) }, unavailable };

@@ -135,7 +135,8 @@ metadata:
 
 {{/*
 Pod-level fields shared by every component; dict root, component, values. No volumes: the only one
-a pod gets is the service account token Kubernetes projects itself.
+a pod gets is the service account token Kubernetes projects itself (and, with pm.enabled, the node
+agent's PM hostPath, templates/node-agent.yaml).
 */}}
 {{- define "sluice.podSpecCommon" -}}
 serviceAccountName: {{ include "sluice.name" .component }}
