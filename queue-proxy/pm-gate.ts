@@ -25,19 +25,14 @@ export class PmGate {
     readonly writerLimit: number,
   ) {}
 
-  /** Asks the node once; undefined (admission off) when the node has no writer limit or cannot be reached. */
-  static async connect(address: string, namespace: string, fn: string, logger: Logger): Promise<PmGate | undefined> {
-    const { PmClient } = await import('../lib/pm/client.js');
-    const client = new PmClient(address);
-    try {
-      const info = await client.info();
-      logger.info({ pmMode: info.mode, writerLimit: info.writer_limit || 'unbounded', pmDir: info.dir }, 'PM admission');
-      if (info.writer_limit > 0) return new PmGate(client, namespace, fn, logger, info.writer_limit);
-    } catch (err) {
-      logger.warn({ address, err: (err as Error).message }, 'node agent PM service unreachable; PM admission off');
-    }
-    client.close();
-    return undefined;
+  /**
+   * Asks the node for its writer limit: a gate when it has one, undefined when admission is off (no collapse).
+   * Throws when the node agent cannot be reached (the caller retries: see PmGateConnection).
+   */
+  static async ask(client: PmClient, namespace: string, fn: string, logger: Logger): Promise<PmGate | undefined> {
+    const info = await client.info();
+    logger.info({ pmMode: info.mode, writerLimit: info.writer_limit || 'unbounded', pmDir: info.dir }, 'PM admission');
+    return info.writer_limit > 0 ? new PmGate(client, namespace, fn, logger, info.writer_limit) : undefined;
   }
 
   /** Waits for admission within `budgetMs`; a deadline passing is REQUEST_TIMEOUT, as any other wait of the request. */
@@ -68,5 +63,63 @@ export class PmGate {
 
   close(): void {
     this.client.close();
+  }
+}
+
+/**
+ * The queue-proxy's link to its node's admission. The node agent may start after the queue-proxy (a DaemonSet pod
+ * scheduled late, an agent restarting), so an unreachable agent is asked again with backoff (1 s doubling to 30 s)
+ * until it answers; until then requests go without admission, as they would with admission off.
+ */
+export class PmGateConnection {
+  private gate: PmGate | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private delayMs: number;
+  private client: PmClient | undefined;
+  /** The first attempt: the first requests wait for it (it overlaps the function server's boot). */
+  private readonly first: Promise<void>;
+
+  constructor(
+    private readonly address: string,
+    private readonly namespace: string,
+    private readonly fn: string,
+    private readonly logger: Logger,
+    private readonly retry = { initialMs: 1_000, maxMs: 30_000 },
+  ) {
+    this.delayMs = retry.initialMs;
+    this.first = this.attempt(true);
+  }
+
+  /** The gate when the node admits writers; undefined while the agent is unreachable or admission is off. */
+  async current(): Promise<PmGate | undefined> {
+    await this.first;
+    return this.gate;
+  }
+
+  private async attempt(first: boolean): Promise<void> {
+    if (this.closed) return;
+    const { PmClient } = await import('../lib/pm/client.js');
+    const client = new PmClient(this.address);
+    this.client = client;
+    try {
+      this.gate = await PmGate.ask(client, this.namespace, this.fn, this.logger);
+      if (!this.gate) client.close();
+      if (!first) this.logger.info({ address: this.address }, 'node agent PM service reached');
+    } catch (err) {
+      client.close();
+      if (first) this.logger.warn({ address: this.address, err: (err as Error).message, retryInMs: this.delayMs }, 'node agent PM service unreachable; no PM admission until it answers');
+      if (this.closed) return;
+      this.timer = setTimeout(() => void this.attempt(false), this.delayMs);
+      this.timer.unref();
+      this.delayMs = Math.min(this.delayMs * 2, this.retry.maxMs);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.gate?.close();
+    this.client?.close();
   }
 }

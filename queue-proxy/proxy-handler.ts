@@ -12,7 +12,7 @@ import type { Breaker, BreakerWaiter } from './breaker.js';
 import type { QueueProxyMetrics } from './metrics.js';
 import type { ReadinessProber } from './readiness-prober.js';
 import { XDT_REF_HEADER, type InboundObject } from './xdt/inbound.js';
-import type { PmGate, PmTicket } from './pm-gate.js';
+import type { PmGateConnection, PmTicket } from './pm-gate.js';
 
 /** Set by the activator on requests it forwards; those are counted as proxied in the Stat. */
 export const PROXIED_BY_HEADER = 'x-sluice-proxied-by';
@@ -48,7 +48,7 @@ export interface ProxyHandlerOptions {
    * PM-write admission by the node agent, after the breaker and before the function; absent = off.
    * A promise: the queue-proxy connects while the function server boots, off the cold-start path.
    */
-  pmGate?: Promise<PmGate | undefined>;
+  pmGate?: PmGateConnection;
 }
 
 /**
@@ -145,7 +145,7 @@ export class ProxyHandler {
 
   /** Waits for the node's PM-write admission (when on) within the budget; resolves with the ticket and the budget left. */
   private async admitPm(budgetMs: number, client: EventEmitter): Promise<{ ticket?: PmTicket; budgetMs: number }> {
-    const gate = this.o.pmGate && (await this.o.pmGate);
+    const gate = await this.o.pmGate?.current();
     if (!gate) return { budgetMs };
     const started = performance.now();
     const abort = new AbortController();

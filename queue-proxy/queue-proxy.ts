@@ -18,7 +18,7 @@ import { createQueueProxyMetrics } from './metrics.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { ReadinessProber } from './readiness-prober.js';
 import { startXdt, xdtEnabled, type Xdt } from './xdt/start.js';
-import { PmGate } from './pm-gate.js';
+import { PmGateConnection } from './pm-gate.js';
 import type { XdtDataPlane } from './xdt/data-plane.js';
 
 /** Where Stats go; StatsReporter in production. */
@@ -87,7 +87,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
   const metrics = createQueueProxyMetrics(registry, config.namespace, config.function, gauges);
   const xdt: Xdt | undefined = xdtEnabled(config.xdt) ? await startXdt(config, { logger, registry }) : undefined;
   // Connects while the function server boots; requests wait for it only if they arrive first.
-  const pmGate = config.pmAddress !== '' ? PmGate.connect(config.pmAddress, config.namespace, config.function, logger) : undefined;
+  const pmGate = config.pmAddress !== '' ? new PmGateConnection(config.pmAddress, config.namespace, config.function, logger) : undefined;
   const handler = new ProxyHandler({
     namespace: config.namespace,
     function: config.function,
@@ -124,7 +124,7 @@ export async function startQueueProxy(config: QueueProxyConfig, deps: QueueProxy
       await Promise.all([traffic.close(), closeHttp(admin), closeHttp(metricsServer)]);
       await pools.close();
       await xdt?.close();
-      (await pmGate)?.close();
+      pmGate?.close();
       await reporter?.close();
     })();
     return closing;
