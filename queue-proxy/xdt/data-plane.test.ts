@@ -321,12 +321,15 @@ test('flow control: more concurrent objects than buffers make the producers wait
 });
 
 /** Two planes of one node sharing a shared-memory directory, recording the consumer's transfers. */
-async function sameNode(t: { after(fn: () => unknown): void }, overrides: { producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions> } = {}) {
+async function sameNode(
+  t: { after(fn: () => unknown): void },
+  overrides: { producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions>; producerLimits?: { maxObjectBytes?: number; budgetBytes?: number } } = {},
+) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'xdt-shm-'));
   const shm = { dir, maxObjectBytes: 64 * MiB, budgetBytes: 256 * MiB };
   const transfers: TransferRecord[] = [];
   const [producer, consumer] = await Promise.all([
-    plane({ shm, function: 'producer', ...overrides.producer }),
+    plane({ shm: { ...shm, ...overrides.producerLimits }, function: 'producer', ...overrides.producer }),
     plane({ shm, function: 'consumer', onTransfer: (r) => transfers.push(r), ...overrides.consumer }),
   ]);
   const x = new XdtClient();
@@ -357,15 +360,15 @@ test('same node: an invoke object moves through a shared-memory segment, cut-thr
   assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
 });
 
-test('same node, but TCP when the fast path cannot be used: unsized object, another node, a producer without the directory', async (t) => {
-  const cases: Array<{ name: string; size: (n: number) => number; producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions> }> = [
-    { name: 'object streamed without a size', size: () => -1 },
-    { name: 'object over xdt-shm-max-object-size', size: (n) => n, producer: { shm: { dir: os.tmpdir(), maxObjectBytes: MiB, budgetBytes: 256 * MiB } } },
+test('same node, but TCP when the fast path cannot be used: announced too large, another node, a producer without the directory', async (t) => {
+  const cases: Array<{ name: string; size: (n: number) => number; producer?: Partial<XdtDataPlaneOptions>; consumer?: Partial<XdtDataPlaneOptions>; producerLimits?: { maxObjectBytes?: number; budgetBytes?: number } }> = [
+    { name: 'object announced over xdt-shm-max-object-size', size: (n) => n, producerLimits: { maxObjectBytes: MiB } },
+    { name: "object announced over what is left of the producer's budget", size: (n) => n, producerLimits: { budgetBytes: MiB } },
     { name: 'producer on another node', size: (n) => n, producer: { node: 'node-2' } },
     { name: 'producer with another directory (it cannot open the segment)', size: (n) => n, producer: { shm: { dir: mkdtempSync(path.join(os.tmpdir(), 'xdt-other-')), maxObjectBytes: 64 * MiB, budgetBytes: 256 * MiB } } },
   ];
   for (const c of cases) {
-    const { dir, producer, consumer, x, transfers } = await sameNode(t, { producer: c.producer, consumer: c.consumer });
+    const { dir, producer, consumer, x, transfers } = await sameNode(t, { producer: c.producer, consumer: c.consumer, producerLimits: c.producerLimits });
     const data = pattern(2 * MiB + 1, 4);
     // Still arriving when the pull starts (a complete object's size is known, announced or not).
     const up = x.put(producer.localTarget, header(1, c.size(data.length), true), (async function* () {
@@ -420,4 +423,20 @@ test('the producer reports its wait for its own bytes, so a slow producer does n
     assert.equal(r.path, node === 'node-1' ? 'shm' : 'tcp');
     assert.ok(r.sourceWaitSeconds >= 0.25 && r.sourceWaitSeconds <= r.seconds, `${node}: waited ${r.sourceWaitSeconds} s of ${r.seconds} s`);
   }
+});
+
+test('same node: an object streamed without a size starts in the segment, and what exceeds the limit follows on the stream, in order', async (t) => {
+  const { dir, producer, consumer, x, transfers } = await sameNode(t, { producerLimits: { maxObjectBytes: 2 * MiB } });
+  const data = pattern(5 * MiB + 7, 12);
+  const up = x.put(producer.localTarget, header(1, -1, true), (async function* () {
+    for (let i = 0; i < data.length; i += MiB) {
+      yield data.subarray(i, i + MiB);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })());
+  const [got] = await Promise.all([pullAll(consumer, await up.reference), up.complete]);
+  assert.ok(got.equals(data), 'bytes differ or out of order');
+  assert.equal(transfers[0].path, 'shm');
+  assert.deepEqual(readdirSync(dir), []);
+  assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
 });

@@ -184,12 +184,27 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     if (isSluiceError(err)) metrics?.refused(err.code);
   };
 
-  /** Streams a held object as Chunk messages: metadata first, then views of pool memory, honouring flow control; last, the producer's wait. */
-  const sendObject = async (stream: ServerHttp2Stream, objectKey: string): Promise<number> => {
+  /** Sends one view of pool memory as Chunk data messages, honouring flow control; the tracker knows when the bytes have left. */
+  const sendData = async (stream: ServerHttp2Stream, view: Buffer, tracker: WriteTracker): Promise<void> => {
+    for (let offset = 0; offset < view.length; offset += options.chunkBytes) {
+      if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', 'the consumer left');
+      const chunk = view.subarray(offset, offset + options.chunkBytes);
+      // One writev (one DATA frame) for the message prefix and its bytes.
+      stream.cork();
+      stream.write(dataPrefix(CHUNK_DATA_TAG, chunk.length));
+      tracker.add();
+      const more = stream.write(chunk, tracker.done);
+      stream.uncork();
+      metrics?.bytes('sent', chunk.length);
+      if (!more) await drained(stream);
+    }
+  };
+
+  /** Streams a held object as Chunk messages: metadata first, then views of pool memory; last, the producer's wait. */
+  const sendObject = async (stream: ServerHttp2Stream, objectKey: string): Promise<void> => {
     const { store, key } = storeOf(objectKey);
     const described = store.describe(key);
     const tracker = new WriteTracker();
-    let sent = 0;
     let started = false;
     let waitedMs = 0;
     const sourceWaited = (ms: number): void => void (waitedMs += ms);
@@ -199,50 +214,46 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
         respondOk(stream);
         stream.write(encodeMessage('Chunk', { total_size: described?.sizeBytes ?? -1, content_type: described?.contentType ?? '' }));
       }
-      for (let offset = 0; offset < view.length; offset += options.chunkBytes) {
-        if (stream.destroyed) throw new SluiceError('XDT_OBJECT_GONE', 'the consumer left');
-        const chunk = view.subarray(offset, offset + options.chunkBytes);
-        // One writev (one DATA frame) for the message prefix and its bytes.
-        stream.cork();
-        stream.write(dataPrefix(CHUNK_DATA_TAG, chunk.length));
-        tracker.add();
-        const more = stream.write(chunk, tracker.done);
-        stream.uncork();
-        sent += chunk.length;
-        metrics?.bytes('sent', chunk.length);
-        if (!more) await drained(stream);
-      }
+      await sendData(stream, view, tracker);
     }
     if (!started) {
       respondOk(stream);
       stream.write(encodeMessage('Chunk', { total_size: 0, content_type: described?.contentType ?? '' }));
     }
     if (waitedMs > 0) stream.write(encodeMessage('Chunk', { source_wait_ms: waitedMs }));
-    return sent;
   };
 
   let shmInFlightBytes = 0;
   /**
-   * Same-node fast path, producer side: writes the object into the consumer's segment file and announces
-   * each extent. False (nothing sent yet) when the segment cannot be used: the caller streams instead.
+   * Same-node fast path, producer side: writes the object into the consumer's segment file and announces each
+   * extent. Bytes beyond the per-object limit or this producer's budget (an object of unknown size may turn out
+   * large) go on as data on the same stream, after the extents: the consumer takes them in order. False (nothing
+   * sent yet) when the segment cannot be used at all: the caller streams instead.
    */
   const sendToSegment = async (stream: ServerHttp2Stream, objectKey: string, segment: string, shm: ShmOptions): Promise<boolean> => {
     const { store, key } = storeOf(objectKey);
     const described = store.describe(key);
     if (!described) return false;
-    const sizeBytes = described.sizeBytes;
-    if (!useShm({ requested: true, sizeBytes, inFlightBytes: shmInFlightBytes, maxObjectBytes: shm.maxObjectBytes, budgetBytes: shm.budgetBytes })) return false;
+    if (!useShm({ requested: true, sizeBytes: described.sizeBytes, inFlightBytes: shmInFlightBytes, maxObjectBytes: shm.maxObjectBytes, budgetBytes: shm.budgetBytes })) return false;
     const handle = await openSegment(shm.dir, segment);
     if (!handle) return false;
-    shmInFlightBytes += sizeBytes;
+    let reserved = 0;
     let waitedMs = 0;
     const sourceWaited = (ms: number): void => void (waitedMs += ms);
+    const tracker = new WriteTracker();
     try {
       respondOk(stream);
-      stream.write(encodeMessage('Chunk', { total_size: sizeBytes, content_type: described.contentType, shm: true }));
+      stream.write(encodeMessage('Chunk', { total_size: described.sizeBytes, content_type: described.contentType, shm: true }));
       let written = 0;
-      for await (const view of store.read(key, { minBytes: SHM_EXTENT_BYTES, sourceWaited })) {
-        if (written + view.length > sizeBytes) throw new SluiceError('XDT_OBJECT_GONE', `XDT object ${objectKey} is larger than the ${sizeBytes} bytes it announced`);
+      let overflow = false;
+      for await (const view of store.read(key, { flushed: tracker.flushed, minBytes: SHM_EXTENT_BYTES, sourceWaited })) {
+        overflow ||= written + view.length > shm.maxObjectBytes || shmInFlightBytes + view.length > shm.budgetBytes;
+        if (overflow) {
+          await sendData(stream, view, tracker);
+          continue;
+        }
+        shmInFlightBytes += view.length;
+        reserved += view.length;
         // The view is valid until the next iteration: the write completes before it.
         for (let offset = 0; offset < view.length; ) {
           const { bytesWritten } = await handle.write(view, offset, view.length - offset, written + offset);
@@ -256,7 +267,7 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
       if (waitedMs > 0) stream.write(encodeMessage('Chunk', { source_wait_ms: waitedMs }));
       return true;
     } finally {
-      shmInFlightBytes -= sizeBytes;
+      shmInFlightBytes -= reserved;
       await handle.close().catch(() => undefined);
     }
   };

@@ -10,11 +10,12 @@ import type { IncomingEvent } from '../../lib/xdt/client.js';
 const MiB = 2 ** 20;
 const base = { requested: true, sizeBytes: 8 * MiB, inFlightBytes: 0, maxObjectBytes: 64 * MiB, budgetBytes: 256 * MiB };
 
-test('useShm: only for a requested segment, an announced size within the object limit, and within the budget', () => {
+test('useShm: only for a requested segment, an object not announced over the limit, within the budget', () => {
   const cases: Array<[string, Partial<typeof base>, boolean]> = [
     ['requested, sized, room', {}, true],
     ['not requested', { requested: false }, false],
-    ['size unknown (streamed without one)', { sizeBytes: -1 }, false],
+    ['size unknown (streamed without one): starts in the segment', { sizeBytes: -1 }, true],
+    ['size unknown, budget spent', { sizeBytes: -1, inFlightBytes: 256 * MiB }, false],
     ['empty object', { sizeBytes: 0 }, true],
     ['exactly the object limit', { sizeBytes: 64 * MiB }, true],
     ['over the object limit', { sizeBytes: 64 * MiB + 1 }, false],

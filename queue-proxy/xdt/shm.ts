@@ -6,8 +6,10 @@
 //   1. The consumer creates an empty segment file (random name, mode 0600, O_EXCL) and names it in its Pull.
 //   2. A producer that can use it opens it (no create, no symlinks, must be an empty regular file) and answers
 //      with a first Chunk {shm: true}; then it writes the object into the file as it arrives and sends
-//      Chunk {shm_written} after each write. A producer that cannot (another node's directory, size not
-//      announced or too large, its budget spent) streams the data as usual: the consumer takes either.
+//      Chunk {shm_written} after each write. Bytes beyond the per-object limit or its budget (an object of
+//      unknown size may turn out large) follow as data on the stream. A producer that cannot use the segment
+//      at all (another node's directory, announced too large, its budget spent) streams the data as usual:
+//      the consumer takes either, in order.
 //   3. The consumer unlinks the file as soon as it sees {shm: true} (the producer holds it open by then), so
 //      a segment outlives neither of them; it reads each announced extent with large reads.
 // The directory is the node agent's (0700, emptied when the agent starts): user containers never see it.
@@ -42,7 +44,7 @@ export function isSegmentName(name: string): boolean {
 export interface ShmChoice {
   /** The consumer named a segment. */
   requested: boolean;
-  /** The object's announced size, -1 when streamed without one. */
+  /** The object's announced size, -1 when streamed without one (it may then overflow onto the stream). */
   sizeBytes: number;
   /** Segment bytes this producer has in flight now. */
   inFlightBytes: number;
@@ -50,10 +52,15 @@ export interface ShmChoice {
   budgetBytes: number;
 }
 
-/** Whether the producer writes this object into the consumer's segment (else it streams it over the Pull). */
+/**
+ * Whether the producer starts this object in the consumer's segment (else it streams it all over the Pull). An
+ * object announced larger than the per-object limit, or than the budget left, streams whole; one of unknown size
+ * starts in the segment while the budget has room, and whatever exceeds the limits follows on the stream.
+ */
 export function useShm(c: ShmChoice): boolean {
-  if (!c.requested || c.sizeBytes < 0 || c.sizeBytes > c.maxObjectBytes) return false;
-  return c.inFlightBytes + c.sizeBytes <= c.budgetBytes;
+  if (!c.requested || c.maxObjectBytes <= 0 || c.sizeBytes > c.maxObjectBytes) return false;
+  const left = c.budgetBytes - c.inFlightBytes;
+  return c.sizeBytes < 0 ? left > 0 : c.sizeBytes <= left;
 }
 
 export interface ConsumerSegment {
