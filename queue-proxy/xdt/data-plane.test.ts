@@ -11,6 +11,7 @@ import { silentLogger } from '../../lib/logger.js';
 import { ReferenceCodec, generateClusterKey } from '../../lib/xdt/reference.js';
 import { SluiceError, type ErrorCode } from '../../lib/errors.js';
 import { XdtClient } from '../../lib/xdt/client.js';
+import { createSegment } from './shm.js';
 import { startXdtDataPlane, type TransferRecord, type XdtDataPlane, type XdtDataPlaneOptions } from './data-plane.js';
 import type { XdtDataClient } from '../../protos/generated/sluice/xdt/v1/XdtData.js';
 import type { PutResponse__Output } from '../../protos/generated/sluice/xdt/v1/PutResponse.js';
@@ -439,4 +440,21 @@ test('same node: an object streamed without a size starts in the segment, and wh
   assert.equal(transfers[0].path, 'shm');
   assert.deepEqual(readdirSync(dir), []);
   assert.deepEqual([producer.invokePool.used, producer.invokeStore.size], [0, 0]);
+});
+
+test('same node: a consumer that dies after naming its segment leaves no file (the producer removes the name)', async (t) => {
+  const { dir, producer, x } = await sameNode(t);
+  const data = pattern(4 * MiB, 13);
+  const up = x.put(producer.localTarget, header(1, data.length, true), data);
+  const reference = await up.reference;
+  // What a consumer queue-proxy does before it dies: make a segment, name it in a Pull, read the first answer.
+  const segment = await createSegment(dir);
+  await segment.handle.close();
+  const incoming = x.pullEvents({ address: producer.address }, { reference, namespace: 'default', shm_segment: segment.name });
+  for await (const event of incoming.events) if (event.kind === 'control' && event.control.shm) break;
+  for (let i = 0; i < 50 && readdirSync(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(readdirSync(dir), [], 'the segment of a dead consumer stayed');
+  await up.complete.catch(() => undefined);
+  for (let i = 0; i < 50 && producer.invokePool.used > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(producer.invokePool.used, 0);
 });

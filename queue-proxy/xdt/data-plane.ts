@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, isSluiceError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { XdtClient, type IncomingObject } from '../../lib/xdt/client.js';
-import { createSegment, discardSegment, openSegment, segmentBytes, segmentless, useShm, type PullProgress, type ShmOptions } from './shm.js';
+import { createSegment, discardSegment, openSegment, unlinkSegment, segmentBytes, segmentless, useShm, type PullProgress, type ShmOptions } from './shm.js';
 import type { ReferenceCodec, ObjectReference } from '../../lib/xdt/reference.js';
 import {
   CHUNK_DATA_TAG,
@@ -269,6 +269,9 @@ export async function startXdtDataPlane(options: XdtDataPlaneOptions): Promise<X
     } finally {
       shmInFlightBytes -= reserved;
       await handle.close().catch(() => undefined);
+      // The consumer unlinks it once it sees {shm: true}; a consumer that died before that cannot, and the
+      // name is not needed any more either way (a consumer still reading holds the file open).
+      await unlinkSegment(shm.dir, segment);
     }
   };
 

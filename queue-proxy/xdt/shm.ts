@@ -10,8 +10,9 @@
 //      unknown size may turn out large) follow as data on the stream. A producer that cannot use the segment
 //      at all (another node's directory, announced too large, its budget spent) streams the data as usual:
 //      the consumer takes either, in order.
-//   3. The consumer unlinks the file as soon as it sees {shm: true} (the producer holds it open by then), so
-//      a segment outlives neither of them; it reads each announced extent with large reads.
+//   3. The consumer unlinks the file as soon as it sees {shm: true} (the producer holds it open by then), and
+//      the producer when it is done, so the name outlives neither of them (an open file stays readable); the
+//      consumer reads each announced extent with large reads.
 // The directory is the node agent's (0700, emptied when the agent starts): user containers never see it.
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
@@ -95,6 +96,11 @@ export async function openSegment(dir: string, name: string): Promise<FileHandle
     return undefined;
   }
   return handle;
+}
+
+/** Producer: removes the segment's name once it is done with it (the consumer may already have). */
+export async function unlinkSegment(dir: string, name: string): Promise<void> {
+  if (isSegmentName(name)) await fs.unlink(path.join(dir, name)).catch(() => undefined);
 }
 
 /** How a consumer's pull went, filled in as it proceeds. */
