@@ -1,21 +1,30 @@
 // The "locality" suite: a shuffle (M mapper invocations × R partitions, each partition one invocation of the reducer
-// carrying its object by XDT reference) with the activator's locality-aware routing on vs off, on nodes in network
-// namespaces whose links tc shapes (1 Gbit/s per direction by default; a sweep of rates in full mode). Falls back to
-// loopback nodes, saying so, where namespaces cannot be made.
+// carrying its object by XDT reference) on nodes in network namespaces whose links tc shapes (1 Gbit/s per direction
+// by default; a sweep of rates in full mode), in three modes: the activator's locality-aware routing on, off, and on
+// with the queue-proxies' same-node fast path (a segment in the node agent's shared-memory directory instead of TCP)
+// turned off. Falls back to loopback nodes, saying so, where namespaces cannot be made.
 //
-// Two clusters run side by side, identical but for the activator's cluster key (locality on / off): four namespaces
-// on one bridge (bench/xdt/netns.ts), two nodes per cluster, control planes in the root namespace on the bridge, as in
-// the XDT bench. Rounds alternate between the clusters (on/off, off/on, …), so drift and other load on this host fall
-// on both alike. Placement, identical in both: mapper functions loc-mapper-1 / loc-mapper-2 pinned to node-1 / node-2,
-// one instance each; the reducer loc-reducer with exactly one instance per node (minScale = maxScale = 2, the
-// scheduler's spread plugin), containerConcurrency = one node's partitions in flight (⌈M/2⌉ × R). The function program
-// is examples/xdt: a mapper is GET /produce?to=loc-reducer&count=R (R concurrent invokeStream by reference, each answer
-// naming the reducer instance), a reducer is POST /digest (reads the object whole, sha256).
+// Three clusters run side by side, identical but for their settings (bench/locality/shuffle.ts clusterEnv):
+//   locality-on      the activator's cluster key set (routing by reference), node agents' xdt-shm-dir `auto`;
+//   locality-off     no key for the activator (round-robin), xdt-shm-dir `auto`;
+//   locality-on-tcp  as locality-on, but the node agents run with xdt-shm-dir `off`: every pull is TCP, same node too.
+// Six namespaces on one bridge (bench/xdt/netns.ts), two nodes per cluster, control planes in the root namespace on
+// the bridge, as in the XDT bench. Rounds alternate between the clusters (on/off/tcp, tcp/off/on, …), so drift and
+// other load on this host fall on all alike; quick mode runs locality-on-tcp at the first rate only. Placement,
+// identical in all: mapper functions loc-mapper-1 / loc-mapper-2 pinned to node-1 / node-2, one instance each; the
+// reducer loc-reducer with exactly one instance per node (minScale = maxScale = 2, the scheduler's spread plugin),
+// containerConcurrency = one node's partitions in flight (⌈M/2⌉ × R). The function program is examples/xdt: a mapper
+// is GET /produce?to=loc-reducer&count=R (R concurrent invokeStream by reference, each answer naming the reducer
+// instance), a reducer is POST /digest (reads the object whole, sha256).
 //
 // Per case: makespan (first mapper request to last answer) p50/p95/mean, object bytes that crossed nodes (from which
 // reducer instance answered), bytes out of the nodes onto their links (veth counters), the activator's locality
-// decisions, CPU (this benchmark's process tree, also by role and net of both clusters' idle use measured first; and
-// the host's busy share, which shows other load).
+// decisions, the reducers' pulls by path (local / shm / tcp, from sluice_queue_proxy_xdt_pulls_total on each reducer
+// instance's queue-proxy metrics port, before and after each round), CPU (this benchmark's process tree, also by role
+// and net of all clusters' idle use measured first; and the host's busy share, which shows other load). Per rate:
+// `speedup` = makespan p50 off / on (the target), and `fast_path_speedup` = p50 on-tcp / on with `fast_path_cpu_ratio`
+// = shuffle CPU on-tcp / on (informational: what the shared-memory path is worth once locality keeps objects on
+// their node).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,16 +42,27 @@ import {
   localityDecisions,
   localitySettings,
   MAPPER_FUNCTIONS,
+  clusterEnv,
+  describePulls,
+  modesAtRate,
+  MODES,
   parseHostCpu,
   NODES,
+  pullShares,
+  pullsSince,
   REDUCER_FUNCTION,
+  roundOrder,
   shufflePlan,
+  sumPulls,
   summarizeMakespans,
+  xdtPullsByPath,
+  XDT_PATHS,
   type LocalityDecisions,
   type LocalitySettings,
   type MakespanSummary,
   type Mode,
   type ProduceAnswer,
+  type PullsByPath,
 } from './locality/shuffle.js';
 import type { BenchTarget } from './record.js';
 import type { Suite, SuiteContext } from './suite.js';
@@ -57,10 +77,18 @@ const REPO_ROOT = path.resolve(DIST_DIR, '..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
 const MiB = 2 ** 20;
 const SPEEDUP_TARGET = 1.5;
-const MODES: readonly Mode[] = ['locality-on', 'locality-off'];
-/** Each cluster's two nodes in the namespace topology, and their instance ranges (node agent subnets). */
-const NS_NODES: Record<Mode, readonly string[]> = { 'locality-on': ['on1', 'on2'], 'locality-off': ['off1', 'off2'] };
-const NODE_SUBNETS: Record<Mode, readonly string[]> = { 'locality-on': ['10.214.1', '10.214.2'], 'locality-off': ['10.214.3', '10.214.4'] };
+/** The queue-proxy's metrics port (node-agent/launch-plan.ts QUEUE_PROXY_METRICS_PORT), at the instance's address. */
+const QUEUE_PROXY_METRICS_PORT = 9091;
+/**
+ * Each cluster's two nodes in the namespace topology (bridge addresses 10.213.0.10–.15, in this order), and their
+ * instance ranges (node agent subnets, routed to the node's namespace).
+ */
+const NS_NODES: Record<Mode, readonly string[]> = { 'locality-on': ['on1', 'on2'], 'locality-off': ['off1', 'off2'], 'locality-on-tcp': ['tcp1', 'tcp2'] };
+const NODE_SUBNETS: Record<Mode, readonly string[]> = {
+  'locality-on': ['10.214.1', '10.214.2'],
+  'locality-off': ['10.214.3', '10.214.4'],
+  'locality-on-tcp': ['10.214.5', '10.214.6'],
+};
 
 /** Where the nodes run. */
 interface Where {
@@ -93,7 +121,7 @@ function shuffleFunctions(settings: LocalitySettings): FunctionDefinition[] {
 }
 
 /**
- * Four namespaces on the shaped bridge (two nodes per cluster, so both clusters run side by side and their rounds
+ * Six namespaces on the shaped bridge (two nodes per cluster, so the clusters run side by side and their rounds
  * interleave), or loopback when they cannot be made (or SLUICE_BENCH_LOCALITY_TOPOLOGY=loopback).
  */
 async function chooseTopology(ctx: SuiteContext, settings: LocalitySettings): Promise<Where> {
@@ -108,7 +136,7 @@ async function chooseTopology(ctx: SuiteContext, settings: LocalitySettings): Pr
   for (const mode of MODES) for (const [i, node] of NS_NODES[mode].entries()) await net.routeRange(node, NODE_SUBNETS[mode][i]);
   const describe = (mode: Mode) =>
     NS_NODES[mode].map((node, i) => `${NODES[i]} in ${net.namespaces[node]} (${net.addresses[node]}, instances ${NODE_SUBNETS[mode][i]}.0/24)`).join(', ');
-  ctx.log(`topology: netns — cluster ${MODES[0]}: ${describe(MODES[0])}; cluster ${MODES[1]}: ${describe(MODES[1])}; control planes on the bridge ${net.hostAddress}`);
+  ctx.log(`topology: netns — ${MODES.map((m) => `cluster ${m}: ${describe(m)}`).join('; ')}; control planes on the bridge ${net.hostAddress}`);
   return { topology: 'netns', host: net.hostAddress, net };
 }
 
@@ -122,13 +150,28 @@ async function activatorDecisions(cluster: LocalCluster): Promise<LocalityDecisi
   return localityDecisions(await (await fetch(`${cluster.activatorAdminUrl}/metrics`)).text(), REDUCER_FUNCTION);
 }
 
-/** One cluster: locality routing on or off, its reducer instances' nodes. */
+/** One cluster of a mode, its reducer instances' nodes and metrics endpoints. */
 interface Deployment {
   mode: Mode;
   cluster: LocalCluster;
   /** Reducer instance name → node. */
   reducerNodes: Map<string, string>;
+  /** Each reducer instance's queue-proxy /metrics URL. */
+  reducerMetricsUrls: string[];
   stop: () => Promise<void>;
+}
+
+/** The reducer's pulls so far, by path, summed over its instances' queue-proxies. */
+async function reducerPulls(ctx: SuiteContext, d: Deployment): Promise<PullsByPath> {
+  const counts = await Promise.all(
+    d.reducerMetricsUrls.map(async (url) => {
+      const res = await fetch(url, { signal: ctx.signal });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${d.mode}: ${url} answered ${res.status} ${text.slice(0, 200)}`);
+      return xdtPullsByPath(text, REDUCER_FUNCTION);
+    }),
+  );
+  return sumPulls(counts);
 }
 
 /** Bytes out of each of the deployment's nodes onto its link, so far (netns only). */
@@ -136,15 +179,20 @@ function linkBytesOut(where: Where, mode: Mode): number[] {
   return where.net ? NS_NODES[mode].map((node) => where.net!.linkBytes(node).fromNode) : [0, 0];
 }
 
-/** The reducer's instance → node, once it has one ready instance per node and the activator routes to both. */
-async function reducersReady(ctx: SuiteContext, cluster: LocalCluster): Promise<Map<string, string>> {
+/**
+ * The reducer's instance → node, and its instances' queue-proxy metrics URLs, once it has one ready instance per node
+ * and the activator routes to both.
+ */
+async function reducersReady(ctx: SuiteContext, cluster: LocalCluster): Promise<{ nodes: Map<string, string>; metricsUrls: string[] }> {
   const ready = () => cluster.controller.functionStatus().find((f) => f.record.name === REDUCER_FUNCTION)?.instances.filter((i) => i.phase === 'INSTANCE_PHASE_READY') ?? [];
   const deadline = Date.now() + 60_000;
   while (ready().length < 2) {
     if (Date.now() > deadline || ctx.signal.aborted) throw new Error(`${REDUCER_FUNCTION} did not get 2 ready instances (has ${ready().length})`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const nodes = new Map(ready().map((i) => [i.name, i.node]));
+  const instances = ready();
+  const nodes = new Map(instances.map((i) => [i.name, i.node]));
+  const metricsUrls = instances.map((i) => `http://${i.ip}:${QUEUE_PROXY_METRICS_PORT}/metrics`);
   if (new Set(nodes.values()).size !== 2) throw new Error(`${REDUCER_FUNCTION} instances are not one per node: ${JSON.stringify([...nodes])}`);
   // The activator learns endpoints through its own watch: plain requests (no reference) until both instances answered.
   const seen = new Set<string>();
@@ -157,7 +205,8 @@ async function reducersReady(ctx: SuiteContext, cluster: LocalCluster): Promise<
   for (const name of MAPPER_FUNCTIONS) {
     await waitForHttpOk(`${cluster.ingressUrl}/fn/default/${name}/healthz`, { timeoutMs: 30_000, intervalMs: 100, requestTimeoutMs: 5_000, signal: ctx.signal });
   }
-  return nodes;
+  for (const url of metricsUrls) await waitForHttpOk(url, { timeoutMs: 10_000, intervalMs: 100, requestTimeoutMs: 5_000, signal: ctx.signal });
+  return { nodes, metricsUrls };
 }
 
 interface RoundResult {
@@ -176,6 +225,8 @@ interface RoundResult {
   /** The same by role: queue-proxy, function, activator, node-agent, bench (this process), … */
   cpuMsByRole: Record<string, number>;
   decisions: LocalityDecisions;
+  /** The reducer's pulls in the round, by path (both instances). */
+  pulls: PullsByPath;
 }
 
 /** One shuffle: every mapper at once, each passing R objects to the reducer; timed from the first request to the last answer. */
@@ -183,6 +234,7 @@ async function shuffleRound(ctx: SuiteContext, d: Deployment, where: Where, sett
   const { cluster } = d;
   const plan = shufflePlan(settings, round);
   const decisionsBefore = await activatorDecisions(cluster);
+  const pullsBefore = await reducerPulls(ctx, d);
   const linkBefore = linkBytesOut(where, d.mode);
   const cpuBefore = parseHostCpu(readFileSync('/proc/stat', 'utf8'));
   const treeBefore = treeCpuMs();
@@ -204,20 +256,43 @@ async function shuffleRound(ctx: SuiteContext, d: Deployment, where: Where, sett
   const linkOut = linkBytesOut(where, d.mode).map((b, i) => b - linkBefore[i]);
   const account = accountRound(plan, answers, d.reducerNodes, settings.objectBytes);
   if (account.failures.length > 0) throw new Error(`${d.mode} shuffle round ${round} failed:\n${account.failures.slice(0, 10).join('\n')}`);
+  const pulls = pullsSince(pullsBefore, await reducerPulls(ctx, d));
   const decisions = decisionsSince(decisionsBefore, await activatorDecisions(cluster));
-  return { makespanMs, crossNodeBytes: account.crossNodeBytes, crossNode: account.crossNode, objects: account.objects, linkBytes: linkOut[0] + linkOut[1], busiestLinkBytes: Math.max(...linkOut), hostCpuBusy: cpuBusy, benchCpuMs, cpuMsByRole: byRole, decisions };
+  return {
+    makespanMs,
+    crossNodeBytes: account.crossNodeBytes,
+    crossNode: account.crossNode,
+    objects: account.objects,
+    linkBytes: linkOut[0] + linkOut[1],
+    busiestLinkBytes: Math.max(...linkOut),
+    hostCpuBusy: cpuBusy,
+    benchCpuMs,
+    cpuMsByRole: byRole,
+    decisions,
+    pulls,
+  };
 }
 
 interface CaseResult {
   summary: MakespanSummary;
   makespansMs: number[];
+  /** Mean shuffle CPU seconds per round, net of idle: all roles, and the queue-proxies'. */
+  shuffleCpuS: number;
+  queueProxyCpuS: number;
+  /** The reducer's pulls over the measured rounds, by path. */
+  pulls: PullsByPath;
+}
+
+/** Objects that stayed on their mapper's node over the rounds (pulls that could take shared memory). */
+function sameNodeObjects(rounds: readonly RoundResult[]): number {
+  return rounds.reduce((s, r) => s + r.objects - r.crossNode, 0);
 }
 
 class Results {
   /** rate (or 0 on loopback) → mode → result */
   readonly cases = new Map<number, Map<Mode, CaseResult>>();
 
-  /** CPU milliseconds per second both clusters use when idle, by role (measured before the rounds). */
+  /** CPU milliseconds per second all clusters use when idle, by role (measured before the rounds). */
   background: Record<string, number> = {};
 
   constructor(
@@ -252,7 +327,7 @@ class Results {
     // Near 100 %: CPU-bound (all nodes share this host's cores), by this benchmark or by other load on the host.
     emit('host_cpu_busy', mean((r) => r.hostCpuBusy), '%');
     emit('bench_cpu_seconds', mean((r) => r.benchCpuMs) / 1000, 's/round');
-    // Net of what both clusters burn idle over the round's duration (a longer round carries more of it).
+    // Net of what all clusters burn idle over the round's duration (a longer round carries more of it).
     const net = (r: RoundResult, role?: string): number => {
       const used = role === undefined ? r.benchCpuMs : (r.cpuMsByRole[role] ?? 0);
       const idle = role === undefined ? Object.values(this.background).reduce((a, b) => a + b, 0) : (this.background[role] ?? 0);
@@ -264,26 +339,57 @@ class Results {
     emit('other_cpu_seconds', mean((r) => Math.max(0, (r.hostCpuBusy / 100) * (r.makespanMs / 1000) * os.availableParallelism() - r.benchCpuMs / 1000)), 's/round');
     emit('local_decisions', decided === 0 ? 0 : (100 * rounds.reduce((s, r) => s + r.decisions.local, 0)) / decided, '%');
     emit('decided_invocations', decided / rounds.length, 'per round');
+    // Which path the reducers' pulls took: shm (same node, shared memory), tcp (over the network, or same node
+    // without the fast path), local (the reducer's own store).
+    const pulls = sumPulls(rounds.map((r) => r.pulls));
+    const shares = pullShares(pulls);
+    emit('reducer_pulls', (pulls.local + pulls.shm + pulls.tcp) / rounds.length, 'per round');
+    for (const p of XDT_PATHS) emit(`reducer_pull_share_${p}`, shares?.[p] ?? 0, '%');
     let modes = this.cases.get(rateMbit ?? 0);
     if (!modes) this.cases.set(rateMbit ?? 0, (modes = new Map()));
-    modes.set(mode, { summary, makespansMs });
-    this.ctx.log(`${name}: makespan p50 ${summary.p50Ms.toFixed(0)} ms, p95 ${summary.p95Ms.toFixed(0)} ms; ${(mean((r) => r.crossNodeBytes) / MiB).toFixed(0)} MiB/round across nodes`);
+    modes.set(mode, { summary, makespansMs, shuffleCpuS: mean((r) => net(r)) / 1000, queueProxyCpuS: mean((r) => net(r, 'queue-proxy')) / 1000, pulls });
+    this.ctx.log(
+      `${name}: makespan p50 ${summary.p50Ms.toFixed(0)} ms, p95 ${summary.p95Ms.toFixed(0)} ms; ${(mean((r) => r.crossNodeBytes) / MiB).toFixed(0)} MiB/round across nodes; shuffle CPU ${(mean((r) => net(r)) / 1000).toFixed(2)} s/round; reducer pulls ${describePulls(pulls)}`,
+    );
+    if (mode === 'locality-on-tcp' && pulls.shm > 0) this.ctx.log(`WARNING ${name}: ${pulls.shm} pulls took shared memory, though its node agents run with xdt-shm-dir off`);
+    if (mode !== 'locality-on-tcp' && sameNodeObjects(rounds) > 0 && pulls.shm === 0) this.ctx.log(`WARNING ${name}: no pull took shared memory (is /dev/shm missing? see the node agents' logs)`);
+  }
+
+  /** Each rate's case name with its results in modes `a` and `b`, at the rates where both ran. */
+  private *bothRan(a: Mode, b: Mode): Generator<{ name: string; a: CaseResult; b: CaseResult }> {
+    for (const [rate, modes] of this.cases) {
+      const resultA = modes.get(a);
+      const resultB = modes.get(b);
+      if (resultA && resultB) yield { name: this.caseOf(rate || undefined), a: resultA, b: resultB };
+    }
   }
 
   speedups(): void {
-    for (const [rate, modes] of this.cases) {
-      const on = modes.get('locality-on');
-      const off = modes.get('locality-off');
-      if (!on || !off) continue;
-      const name = this.caseOf(rate || undefined);
+    for (const { name, a: on, b: off } of this.bothRan('locality-on', 'locality-off')) {
       this.ctx.emit({ bench: BENCH, case: name, metric: 'speedup', value: off.summary.p50Ms / on.summary.p50Ms, unit: 'x' });
       this.ctx.emit({ bench: BENCH, case: name, metric: 'speedup_p95', value: off.summary.p95Ms / on.summary.p95Ms, unit: 'x' });
     }
   }
 
+  /** Per rate with locality-on-tcp: what the same-node shared-memory path is worth (informational, no target). */
+  fastPath(): void {
+    for (const { name, a: on, b: tcp } of this.bothRan('locality-on', 'locality-on-tcp')) {
+      const emit = (metric: string, value: number, unit: string) => this.ctx.emit({ bench: BENCH, case: name, metric, value, unit });
+      const speedup = tcp.summary.p50Ms / on.summary.p50Ms;
+      emit('fast_path_speedup', speedup, 'x');
+      emit('fast_path_speedup_p95', tcp.summary.p95Ms / on.summary.p95Ms, 'x');
+      if (on.shuffleCpuS > 0) emit('fast_path_cpu_ratio', tcp.shuffleCpuS / on.shuffleCpuS, 'x');
+      this.ctx.log(
+        `${name}: fast path: makespan p50 ${tcp.summary.p50Ms.toFixed(0)} ms over TCP vs ${on.summary.p50Ms.toFixed(0)} ms with shared memory = ${speedup.toFixed(2)}×; ` +
+          `shuffle CPU ${tcp.shuffleCpuS.toFixed(2)} vs ${on.shuffleCpuS.toFixed(2)} s/round (queue-proxies ${tcp.queueProxyCpuS.toFixed(2)} vs ${on.queueProxyCpuS.toFixed(2)}); ` +
+          `pulls on-tcp: ${describePulls(tcp.pulls)}; on: ${describePulls(on.pulls)}`,
+      );
+    }
+  }
+
   async charts(): Promise<void> {
     const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-    const modes: Mode[] = ['locality-on', 'locality-off'];
+    const modes = MODES;
     const rates = [...this.cases.keys()];
     const where = this.where.topology === 'netns' ? `netns, ${this.settings.ratesMbit.join('/')} Mbit/s links` : 'loopback nodes (no shaped link)';
     const shape = `${this.settings.mappers} mappers × ${this.settings.reducers} reducers × ${this.settings.objectBytes / MiB} MiB`;
@@ -316,7 +422,8 @@ class Results {
 /** Starts the cluster of `mode` and waits until its reducer has one ready instance per node, reachable. */
 async function deploy(ctx: SuiteContext, settings: LocalitySettings, where: Where, mode: Mode, subnetBase: number): Promise<Deployment> {
   const logDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-locality-${mode}-`));
-  ctx.log(`starting a two-node local cluster, ${mode}; logs in ${logDir}`);
+  const env = clusterEnv(mode, path.join(logDir, 'xdt.key'));
+  ctx.log(`starting a two-node local cluster, ${mode} (activator key ${env.SLUICE_ACTIVATOR_XDT_KEY_FILE === '' ? 'none: round-robin' : 'set: locality routing'}, node agents' xdt-shm-dir ${env.SLUICE_NODE_AGENT_XDT_SHM_DIR}); logs in ${logDir}`);
   let cluster: LocalCluster | undefined;
   const stop = ctx.cleanup.defer(`local cluster ${mode}`, async () => {
     await cluster?.stop();
@@ -330,36 +437,35 @@ async function deploy(ctx: SuiteContext, settings: LocalitySettings, where: Wher
     subnetBase,
     domain: DOMAIN,
     logDir,
-    env: {
-      SLUICE_NODE_AGENT_PM_MODE: 'off',
-      // On: the key startLocalCluster writes into logDir (named here, so an SLUICE_ACTIVATOR_XDT_KEY_FILE in this
-      // process's environment cannot turn it off by accident); off: none.
-      SLUICE_ACTIVATOR_XDT_KEY_FILE: mode === 'locality-on' ? path.join(logDir, 'xdt.key') : '',
-    },
+    // The activator's key: the one startLocalCluster writes into logDir, or none (locality-off); the node agents'
+    // shared-memory directory: auto, or off (locality-on-tcp). Named for every mode, so this process's environment
+    // cannot change one by accident.
+    env,
     logger: silentLogger(),
     startTimeoutMs: 30_000,
     host: where.host,
     nodePlacement: nodePlacement(where, mode),
   });
-  const reducerNodes = await reducersReady(ctx, cluster);
+  const { nodes: reducerNodes, metricsUrls: reducerMetricsUrls } = await reducersReady(ctx, cluster);
   ctx.log(`${mode}: reducer instances ${[...reducerNodes].map(([i, n]) => `${i}@${n}`).join(', ')}; reducer containerConcurrency ${settings.reducerConcurrency}`);
-  return { mode, cluster, reducerNodes, stop };
+  return { mode, cluster, reducerNodes, reducerMetricsUrls, stop };
 }
 
 /**
- * Both clusters run side by side (idle but for the one measured); at each rate, one warm-up round each, then rounds
- * alternating on/off, off/on, … so drift and other load on this host fall on both alike.
+ * The clusters run side by side (idle but for the one measured); at each rate, one warm-up round for each of
+ * `deployments` (the modes measured at this rate), then rounds alternating on/off/tcp, tcp/off/on, … so drift and
+ * other load on this host fall on all alike.
  */
 async function measureRate(ctx: SuiteContext, settings: LocalitySettings, where: Where, results: Results, deployments: readonly Deployment[], rate: number | undefined): Promise<void> {
   if (rate !== undefined) await where.net!.setRate(rate);
   for (const d of deployments) await shuffleRound(ctx, d, where, settings, 0);
   const rounds = new Map<Mode, RoundResult[]>(deployments.map((d) => [d.mode, []]));
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const d of round % 2 === 1 ? deployments : [...deployments].reverse()) {
+    for (const d of roundOrder(deployments, round)) {
       if (ctx.signal.aborted) return;
       const r = await shuffleRound(ctx, d, where, settings, round);
       ctx.log(
-        `${results.caseOf(rate, d.mode)} round ${round}: ${r.makespanMs.toFixed(0)} ms, ${r.crossNode}/${r.objects} objects across nodes, host CPU ${r.hostCpuBusy.toFixed(0)} % busy, ours ${(r.benchCpuMs / 1000).toFixed(2)} s, decisions ${JSON.stringify(r.decisions)}${where.net ? `, ${(r.linkBytes / MiB).toFixed(1)} MiB out of the nodes` : ''}`,
+        `${results.caseOf(rate, d.mode)} round ${round}: ${r.makespanMs.toFixed(0)} ms, ${r.crossNode}/${r.objects} objects across nodes, host CPU ${r.hostCpuBusy.toFixed(0)} % busy, ours ${(r.benchCpuMs / 1000).toFixed(2)} s, decisions ${JSON.stringify(r.decisions)}, pulls ${JSON.stringify(r.pulls)}${where.net ? `, ${(r.linkBytes / MiB).toFixed(1)} MiB out of the nodes` : ''}`,
       );
       rounds.get(d.mode)!.push(r);
     }
@@ -378,7 +484,7 @@ async function idleCpu(ctx: SuiteContext): Promise<Record<string, number>> {
   const seconds = (performance.now() - startedAt) / 1000;
   const byRole = Object.fromEntries(Object.entries(cpuMsByRole(before, after, processRoles(after.keys()))).map(([role, ms]) => [role, ms / seconds]));
   const total = Object.values(byRole).reduce((a, b) => a + b, 0);
-  ctx.log(`idle: both clusters use ${(total / 1000).toFixed(3)} CPU-s per second (${Object.entries(byRole).map(([r, ms]) => `${r} ${(ms / 1000).toFixed(3)}`).join(', ')})`);
+  ctx.log(`idle: all clusters use ${(total / 1000).toFixed(3)} CPU-s per second (${Object.entries(byRole).map(([r, ms]) => `${r} ${(ms / 1000).toFixed(3)}`).join(', ')})`);
   ctx.emit({ bench: BENCH, case: 'idle', metric: 'bench_cpu', value: total / 1000, unit: 'CPU-s/s' });
   return byRole;
 }
@@ -397,8 +503,10 @@ async function run(ctx: SuiteContext): Promise<void> {
   const rates = where.net ? settings.ratesMbit : [undefined];
   for (const rate of rates) ctx.target({ bench: BENCH, case: results.caseOf(rate), metric: 'speedup', comparison: 'at-least', threshold: SPEEDUP_TARGET } satisfies BenchTarget);
 
-  // Away from the e2e tests' subnets (150–231) and the xdt and pm suites' (240–253): 232–235 or 236–239.
-  const subnetBase = 232 + (process.pid % 2) * 4;
+  // Loopback node ranges 127.0.232–237 (two per cluster), away from the e2e tests' subnets (150–231) and the xdt and
+  // pm suites' (240–253). (With three clusters, two loopback runs of this suite at once no longer fit in 232–239; on
+  // namespaces the node ranges are NODE_SUBNETS, and a second run finds the bridge subnet taken anyway.)
+  const subnetBase = 232;
   const deployments: Deployment[] = [];
   try {
     for (const [i, mode] of MODES.entries()) {
@@ -406,9 +514,10 @@ async function run(ctx: SuiteContext): Promise<void> {
       deployments.push(await deploy(ctx, settings, where, mode, subnetBase + 2 * i));
     }
     results.background = await idleCpu(ctx);
-    for (const rate of rates) {
+    for (const [i, rate] of rates.entries()) {
       if (ctx.signal.aborted) return;
-      await measureRate(ctx, settings, where, results, deployments, rate);
+      const modes = modesAtRate(i, ctx.quick);
+      await measureRate(ctx, settings, where, results, deployments.filter((d) => modes.includes(d.mode)), rate);
     }
   } catch (err) {
     // Ctrl-C aborts the requests in flight: not a failure of the suite.
@@ -418,11 +527,13 @@ async function run(ctx: SuiteContext): Promise<void> {
   for (const d of deployments) await d.stop();
   if (ctx.signal.aborted) return;
   results.speedups();
+  results.fastPath();
   await results.charts();
 }
 
 export const localitySuite: Suite = {
   name: 'locality',
-  description: 'a shuffle (8 mappers × 4 reducers by XDT) on two nodes in network namespaces with 1 Gbit/s links: locality-aware routing on vs off',
+  description:
+    'a shuffle (8 mappers × 4 reducers by XDT) on two nodes in network namespaces with 1 Gbit/s links: locality-aware routing on vs off, and on without the same-node shared-memory path',
   run,
 };

@@ -1,7 +1,6 @@
 // Loads the .proto contracts with @grpc/proto-loader, typed by the generated ProtoGrpcType interfaces.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ProtoGrpcType as AutoscalerProto } from '../protos/generated/autoscaler.js';
 import type { ProtoGrpcType as FlowProto } from '../protos/generated/flow.js';
@@ -11,12 +10,8 @@ import type { ProtoGrpcType as PmProto } from '../protos/generated/pm.js';
 import type { ProtoGrpcType as SchedulerProto } from '../protos/generated/scheduler.js';
 import type { ProtoGrpcType as XdtProto } from '../protos/generated/xdt.js';
 
-/** protos/ lives two levels above dist/lib (and one above lib/ when run from sources). */
-export const PROTOS_DIR = (() => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${path.sep}dist${path.sep}`) ? '../../protos' : '../protos';
-  return path.resolve(here, up);
-})();
+import { PROTOS_DIR } from './protos-dir.js';
+export { PROTOS_DIR };
 
 /** Must match the flags of `npm run gen:protos` so runtime objects have the generated shapes. */
 const LOADER_OPTIONS: protoLoader.Options = {

@@ -1,12 +1,23 @@
-// Tests for the locality benchmark's pure parts: settings and their overrides, the shuffle plan, the accounting of a
-// round, the activator's decisions from /metrics, the makespan summary and case names.
+// Tests for the locality benchmark's pure parts: settings and their overrides, the modes (environment, modes per rate,
+// round order), the shuffle plan, the accounting of a round, the activator's decisions and the reducers' pulls by path
+// from /metrics, the makespan summary and case names.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRegistry } from '../registry.js';
 import {
   accountRound,
   caseName,
+  clusterEnv,
   decisionsSince,
+  describePulls,
+  metricSamples,
+  modesAtRate,
+  MODES,
+  pullShares,
+  pullsSince,
+  roundOrder,
+  sumPulls,
+  xdtPullsByPath,
   hostCpuBusy,
   localityDecisions,
   linkUtilization,
@@ -116,6 +127,75 @@ test('localityDecisions: the counter for one function, by outcome; decisionsSinc
   assert.deepEqual(decisionsSince({ local: 10, remote: 1, 'no-preference': 0 }, now), { local: 20, remote: 1, 'no-preference': 1 });
 });
 
+test('metricSamples: one metric\'s samples with their labels, other metrics and comments skipped', () => {
+  const text = ['# HELP up whether', '# TYPE up gauge', 'up 1', 'up_total{a="x"} 5', 'upx{a="1"} 2', 'up{job="a\\"b",i="2"} 0.5', ''].join('\n');
+  assert.deepEqual(metricSamples(text, 'up'), [
+    { labels: {}, value: 1 },
+    { labels: { job: 'a\\"b', i: '2' }, value: 0.5 },
+  ]);
+  assert.deepEqual(metricSamples(text, 'nothing'), []);
+});
+
+// A reducer queue-proxy's /metrics as prom-client writes it (the counter of its own function only; others for the filter).
+const QUEUE_PROXY_METRICS = [
+  '# HELP sluice_queue_proxy_xdt_pulls_total XDT objects this queue-proxy pulled for its function, by path: local (its own store), shm (same node, shared memory), tcp.',
+  '# TYPE sluice_queue_proxy_xdt_pulls_total counter',
+  'sluice_queue_proxy_xdt_pulls_total{namespace="default",function="loc-reducer",path="shm"} 14',
+  'sluice_queue_proxy_xdt_pulls_total{namespace="default",function="loc-reducer",path="tcp"} 2',
+  'sluice_queue_proxy_xdt_pulls_total{path="local",function="loc-reducer",namespace="default"} 1',
+  'sluice_queue_proxy_xdt_pulls_total{namespace="default",function="loc-mapper-1",path="tcp"} 9',
+  'sluice_queue_proxy_xdt_pulls_total{namespace="default",function="loc-reducer",path="carrier-pigeon"} 3',
+  'sluice_queue_proxy_xdt_bytes_total{namespace="default",function="loc-reducer",direction="received"} 67108864',
+].join('\n');
+
+test('xdtPullsByPath: the pulls counter of one function, by path; unknown paths and other functions ignored', () => {
+  assert.deepEqual(xdtPullsByPath(QUEUE_PROXY_METRICS, 'loc-reducer'), { local: 1, shm: 14, tcp: 2 });
+  assert.deepEqual(xdtPullsByPath(QUEUE_PROXY_METRICS, 'loc-mapper-1'), { local: 0, shm: 0, tcp: 9 });
+  // A queue-proxy that has pulled nothing yet may have no sample at all.
+  assert.deepEqual(xdtPullsByPath('# TYPE sluice_queue_proxy_xdt_pulls_total counter\n', 'loc-reducer'), { local: 0, shm: 0, tcp: 0 });
+});
+
+test('sumPulls / pullsSince / pullShares / describePulls: instances summed, a round\'s difference, shares of the total', () => {
+  const a = { local: 0, shm: 10, tcp: 2 };
+  const b = { local: 1, shm: 5, tcp: 2 };
+  assert.deepEqual(sumPulls([a, b]), { local: 1, shm: 15, tcp: 4 });
+  assert.deepEqual(sumPulls([]), { local: 0, shm: 0, tcp: 0 });
+  assert.deepEqual(pullsSince(a, { local: 0, shm: 40, tcp: 2 }), { local: 0, shm: 30, tcp: 0 });
+  assert.deepEqual(pullShares({ local: 0, shm: 24, tcp: 8 }), { local: 0, shm: 75, tcp: 25 });
+  assert.equal(pullShares({ local: 0, shm: 0, tcp: 0 }), undefined);
+  assert.equal(describePulls({ local: 0, shm: 24, tcp: 8 }), 'shm 75 %, tcp 25 %, local 0 % of 32 pulls');
+  assert.equal(describePulls({ local: 0, shm: 0, tcp: 0 }), 'no pulls');
+});
+
+test('clusterEnv: locality on / off by the activator\'s key, the fast path off only for locality-on-tcp, all named', () => {
+  assert.deepEqual(clusterEnv('locality-on', '/tmp/l/xdt.key'), {
+    SLUICE_NODE_AGENT_PM_MODE: 'off',
+    SLUICE_ACTIVATOR_XDT_KEY_FILE: '/tmp/l/xdt.key',
+    SLUICE_NODE_AGENT_XDT_SHM_DIR: 'auto',
+    SLUICE_QUEUE_PROXY_XDT_SHM_DIR: '',
+  });
+  assert.equal(clusterEnv('locality-off', '/k').SLUICE_ACTIVATOR_XDT_KEY_FILE, '');
+  assert.equal(clusterEnv('locality-off', '/k').SLUICE_NODE_AGENT_XDT_SHM_DIR, 'auto');
+  assert.equal(clusterEnv('locality-on-tcp', '/k').SLUICE_ACTIVATOR_XDT_KEY_FILE, '/k');
+  assert.equal(clusterEnv('locality-on-tcp', '/k').SLUICE_NODE_AGENT_XDT_SHM_DIR, 'off');
+});
+
+test('modesAtRate: every mode at every rate in full mode; quick mode runs locality-on-tcp at the first rate only', () => {
+  assert.deepEqual(MODES, ['locality-on', 'locality-off', 'locality-on-tcp']);
+  assert.deepEqual(modesAtRate(0, true), ['locality-on', 'locality-off', 'locality-on-tcp']);
+  assert.deepEqual(modesAtRate(1, true), ['locality-on', 'locality-off']);
+  assert.deepEqual(modesAtRate(3, false), ['locality-on', 'locality-off', 'locality-on-tcp']);
+});
+
+test('roundOrder: forward in odd rounds, backward in even ones, so every pair swaps order each round', () => {
+  assert.deepEqual(roundOrder(['on', 'off'], 1), ['on', 'off']);
+  assert.deepEqual(roundOrder(['on', 'off'], 2), ['off', 'on']);
+  const modes = ['on', 'off', 'tcp'];
+  assert.deepEqual(roundOrder(modes, 1), ['on', 'off', 'tcp']);
+  assert.deepEqual(roundOrder(modes, 2), ['tcp', 'off', 'on']);
+  assert.deepEqual(modes, ['on', 'off', 'tcp'], 'the input is left as it was');
+});
+
 test('summarizeMakespans: nearest-rank median and p95, mean', () => {
   assert.deepEqual(summarizeMakespans([300, 100, 200, 1000]), { p50Ms: 200, p95Ms: 1000, meanMs: 400 });
   assert.throws(() => summarizeMakespans([]), /no rounds/);
@@ -139,6 +219,7 @@ test('caseName: topology, rate and mode', () => {
   assert.equal(caseName('netns', 1000, 'locality-on'), 'netns/1000Mbit/locality-on');
   assert.equal(caseName('netns', 250), 'netns/250Mbit');
   assert.equal(caseName('loopback', undefined, 'locality-off'), 'loopback/locality-off');
+  assert.equal(caseName('netns', 1000, 'locality-on-tcp'), 'netns/1000Mbit/locality-on-tcp');
   assert.equal(caseName('loopback', undefined), 'loopback');
 });
 

@@ -1,6 +1,8 @@
-// The pure parts of the locality benchmark: its settings (with SLUICE_BENCH_LOCALITY_* overrides), the shuffle's plan
+// The pure parts of the locality benchmark: its settings (with SLUICE_BENCH_LOCALITY_* overrides), the modes (which
+// clusters run, each one's environment, which modes run at which rate, the order of a round), the shuffle's plan
 // (which mapper function runs where), the accounting of one round from the mappers' answers (which objects crossed
-// nodes), the activator's locality decisions from its /metrics text, and the makespan summary.
+// nodes), the activator's locality decisions and the reducers' pulls by path from /metrics text, and the makespan
+// summary.
 import { percentile } from '../percentile.js';
 
 const MiB = 2 ** 20;
@@ -145,21 +147,70 @@ export function accountRound(plan: readonly MapperTask[], answers: readonly Prod
 
 export type LocalityDecisions = Record<'local' | 'remote' | 'no-preference', number>;
 
+/** The samples of `metric` in Prometheus text, each with its labels (no histograms: a plain name{labels} value line). */
+export function metricSamples(metricsText: string, metric: string): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of metricsText.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== metric) continue;
+    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    out.push({ labels, value: Number(match[3]) });
+  }
+  return out;
+}
+
 /** sluice_activator_locality_decisions_total for `fn`, by outcome, from the activator's Prometheus text. */
 export function localityDecisions(metricsText: string, fn: string): LocalityDecisions {
   const out: LocalityDecisions = { local: 0, remote: 0, 'no-preference': 0 };
-  for (const line of metricsText.split('\n')) {
-    const match = /^sluice_activator_locality_decisions_total\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+  for (const { labels, value } of metricSamples(metricsText, 'sluice_activator_locality_decisions_total')) {
     if (labels.function !== fn || !(labels.outcome in out)) continue;
-    out[labels.outcome as keyof LocalityDecisions] += Number(match[2]);
+    out[labels.outcome as keyof LocalityDecisions] += value;
   }
   return out;
 }
 
 export function decisionsSince(before: LocalityDecisions, after: LocalityDecisions): LocalityDecisions {
   return { local: after.local - before.local, remote: after.remote - before.remote, 'no-preference': after['no-preference'] - before['no-preference'] };
+}
+
+/** How a queue-proxy pulled an object for its function: its own store, a shared-memory segment on its node, or TCP. */
+export const XDT_PATHS = ['local', 'shm', 'tcp'] as const;
+export type XdtPath = (typeof XDT_PATHS)[number];
+export type PullsByPath = Record<XdtPath, number>;
+
+const noPulls = (): PullsByPath => ({ local: 0, shm: 0, tcp: 0 });
+
+/** sluice_queue_proxy_xdt_pulls_total for `fn`, by path, from a queue-proxy's Prometheus text (its metrics port). */
+export function xdtPullsByPath(metricsText: string, fn: string): PullsByPath {
+  const out = noPulls();
+  for (const { labels, value } of metricSamples(metricsText, 'sluice_queue_proxy_xdt_pulls_total')) {
+    if (labels.function !== fn || !(XDT_PATHS as readonly string[]).includes(labels.path)) continue;
+    out[labels.path as XdtPath] += value;
+  }
+  return out;
+}
+
+export function pullsSince(before: PullsByPath, after: PullsByPath): PullsByPath {
+  return { local: after.local - before.local, shm: after.shm - before.shm, tcp: after.tcp - before.tcp };
+}
+
+/** Pulls summed over instances (or rounds). */
+export function sumPulls(counts: readonly PullsByPath[]): PullsByPath {
+  return counts.reduce((sum, c) => ({ local: sum.local + c.local, shm: sum.shm + c.shm, tcp: sum.tcp + c.tcp }), noPulls());
+}
+
+/** Each path's share (%) of the pulls; undefined when there were none. */
+export function pullShares(pulls: PullsByPath): PullsByPath | undefined {
+  const total = pulls.local + pulls.shm + pulls.tcp;
+  if (total <= 0) return undefined;
+  return { local: (100 * pulls.local) / total, shm: (100 * pulls.shm) / total, tcp: (100 * pulls.tcp) / total };
+}
+
+/** "shm 100 %, tcp 0 %, local 0 % of 128 pulls" (or "no pulls"). */
+export function describePulls(pulls: PullsByPath): string {
+  const shares = pullShares(pulls);
+  if (!shares) return 'no pulls';
+  return `${(['shm', 'tcp', 'local'] as const).map((p) => `${p} ${shares[p].toFixed(0)} %`).join(', ')} of ${pulls.local + pulls.shm + pulls.tcp} pulls`;
 }
 
 export interface MakespanSummary {
@@ -199,9 +250,44 @@ export function linkUtilization(bytes: number, ms: number, rateMbit: number): nu
   return (100 * bytes * 8) / ((ms / 1000) * rateMbit * 1e6);
 }
 
-export type Mode = 'locality-on' | 'locality-off';
+/**
+ * locality-on: the activator routes by reference (an object's invocation goes to an instance on its producer's node),
+ * and a same-node pull goes through the node's shared memory (the node agents' default xdt-shm-dir `auto`);
+ * locality-off: round-robin routing, shared memory for the same-node pulls it happens to make; locality-on-tcp:
+ * routing as locality-on, but the node agents run with xdt-shm-dir `off`, so every pull, same node or not, is TCP.
+ */
+export type Mode = 'locality-on' | 'locality-off' | 'locality-on-tcp';
+export const MODES: readonly Mode[] = ['locality-on', 'locality-off', 'locality-on-tcp'];
 
-/** Case names: `netns/1000Mbit/locality-on`, `loopback/locality-off`; without a mode, the pair's case (speedups). */
+/**
+ * The environment every component of `mode`'s cluster gets. Named in full for every mode, so settings in this
+ * process's environment cannot change a mode: the activator's XDT key (`keyFile`, the one startLocalCluster writes;
+ * "" turns locality routing off) and the node agents' shared-memory directory (`auto` or `off`). The queue-proxies'
+ * own SLUICE_QUEUE_PROXY_XDT_SHM_DIR is emptied: the agents pass theirs on, and none when theirs is off.
+ */
+export function clusterEnv(mode: Mode, keyFile: string): Record<string, string> {
+  return {
+    SLUICE_NODE_AGENT_PM_MODE: 'off',
+    SLUICE_ACTIVATOR_XDT_KEY_FILE: mode === 'locality-off' ? '' : keyFile,
+    SLUICE_NODE_AGENT_XDT_SHM_DIR: mode === 'locality-on-tcp' ? 'off' : 'auto',
+    SLUICE_QUEUE_PROXY_XDT_SHM_DIR: '',
+  };
+}
+
+/**
+ * The modes measured at the `rateIndex`-th rate: every mode at the first; in quick mode only locality-on and -off at
+ * the others (locality-on-tcp compares the two same-node paths, which no link carries, so one rate shows it).
+ */
+export function modesAtRate(rateIndex: number, quick: boolean): Mode[] {
+  return rateIndex === 0 || !quick ? [...MODES] : MODES.filter((m) => m !== 'locality-on-tcp');
+}
+
+/** The order of round `round` (from 1): as given in odd rounds, reversed in even ones, so every pair swaps each round. */
+export function roundOrder<T>(items: readonly T[], round: number): T[] {
+  return round % 2 === 1 ? [...items] : [...items].reverse();
+}
+
+/** Case names: `netns/1000Mbit/locality-on`, `loopback/locality-off`; without a mode, the rate's case (speedups). */
 export function caseName(topology: 'netns' | 'loopback', rateMbit: number | undefined, mode?: Mode): string {
   const base = topology === 'netns' ? `netns/${rateMbit}Mbit` : 'loopback';
   return mode ? `${base}/${mode}` : base;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { ERROR_CODES, SluiceError, isSluiceError, type ErrorCode } from '../errors.js';
-import { PROTOS_DIR } from '../grpc.js';
+import { PROTOS_DIR } from '../protos-dir.js';
 
 export const SERVICE_PATH = '/sluice.xdt.v1.XdtData';
 export const PUT_PATH = `${SERVICE_PATH}/Put`;

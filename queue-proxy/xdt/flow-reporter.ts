@@ -1,6 +1,5 @@
 // The consumer's half of the XDT flow profile: the pulls this queue-proxy finished, summed per (producer
 // function, producer node, path) and sent to its node agent's FlowProfile about once a second.
-import { CLIENT_OPTIONS, grpc, loadFlowProto } from '../../lib/grpc.js';
 import type { Logger } from '../../lib/logger.js';
 import type { FlowProfileClient } from '../../protos/generated/sluice/flow/v1/FlowProfile.js';
 import type { FlowSample } from '../../protos/generated/sluice/flow/v1/FlowSample.js';
@@ -62,18 +61,28 @@ export interface FlowReporterOptions {
   logger: Logger;
 }
 
-/** Sends the aggregated pulls to the node agent; a report that fails is dropped (the profile is a moving estimate, not a ledger). */
+/**
+ * Sends the aggregated pulls to the node agent; a report that fails is dropped (the profile is a moving estimate,
+ * not a ledger). gRPC is loaded at the first report, not at start: its imports stay off the cold-start path.
+ */
 export class FlowReporter {
   private readonly aggregator = new FlowAggregator();
-  private readonly client: FlowProfileClient;
+  private client: FlowProfileClient | undefined;
   private readonly timer: NodeJS.Timeout;
   private sending = false;
   private warned = false;
 
   constructor(private readonly options: FlowReporterOptions) {
-    this.client = new (loadFlowProto().sluice.flow.v1.FlowProfile)(options.address, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
     this.timer = setInterval(() => void this.flush(), options.periodMs);
     this.timer.unref();
+  }
+
+  private async connect(): Promise<FlowProfileClient> {
+    if (!this.client) {
+      const { CLIENT_OPTIONS, grpc, loadFlowProto } = await import('../../lib/grpc.js');
+      this.client = new (loadFlowProto().sluice.flow.v1.FlowProfile)(this.options.address, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
+    }
+    return this.client;
   }
 
   readonly record = (transfer: TransferRecord): void => this.aggregator.add(transfer);
@@ -85,8 +94,9 @@ export class FlowReporter {
     this.sending = true;
     const { namespace, function: fn, node, periodMs, logger } = this.options;
     try {
+      const client = await this.connect();
       await new Promise<void>((resolve, reject) =>
-        this.client.ReportFlows({ namespace, function: fn, node, samples }, { deadline: new Date(Date.now() + Math.max(1_000, periodMs)) }, (err) => (err ? reject(err) : resolve())),
+        client.ReportFlows({ namespace, function: fn, node, samples }, { deadline: new Date(Date.now() + Math.max(1_000, periodMs)) }, (err) => (err ? reject(err) : resolve())),
       );
       this.warned = false;
     } catch (err) {
@@ -101,6 +111,6 @@ export class FlowReporter {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
-    this.client.close();
+    this.client?.close();
   }
 }
