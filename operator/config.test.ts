@@ -16,6 +16,7 @@ test('every operator key parses from env', () => {
     SLUICE_OPERATOR_DOMAIN: 'fn.example.com',
     SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice',
     SLUICE_OPERATOR_PM_PORT: '9096',
+    SLUICE_OPERATOR_NODE_AGENT_PORT: '9096',
     SLUICE_OPERATOR_WORKERS: '4',
     SLUICE_OPERATOR_RESYNC_PERIOD: '1m',
     SLUICE_OPERATOR_METRICS_HOST: '10.244.1.5',
@@ -32,12 +33,14 @@ test('every operator key parses from env', () => {
     domain: 'fn.example.com',
     pmHostPath: '/mnt/pmem0/sluice',
     pmPort: 9096,
+    nodeAgentPort: 9096,
     workers: 4,
     resyncPeriodMs: 60_000,
     metricsHost: '10.244.1.5',
     metricsPort: 0,
   });
   assert.deepEqual(loadConfig({}), defaultConfig());
+  assert.equal(defaultConfig().nodeAgentPort, 0, 'no flow reports unless the chart exposes the agent port');
 });
 
 test('bad operator settings are refused naming the key', () => {
@@ -49,6 +52,7 @@ test('bad operator settings are refused naming the key', () => {
     [{ 'queue-proxy-imag': 'x' }, /unknown config key "queue-proxy-imag"/],
     [{ 'pm-host-path': 'var/lib/pm' }, /pm-host-path = var\/lib\/pm, must be an absolute path/],
     [{ 'pm-port': '0' }, /pm-port = 0, must be an integer in \[1; 65535\]/],
+    [{ 'node-agent-port': '-1' }, /node-agent-port = -1, must be an integer in \[0; 65535\]/],
   ];
   for (const [raw, want] of rows) assert.throws(() => loadConfig(raw), want);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1Container } from '@kubernetes/client-node';
 import { parseFunctionDefinition } from '../lib/function-spec.js';
 import { childName } from '../lib/kubernetes/function-resource.js';
+import { queueProxyEnvName } from '../node-agent/launch-plan.js';
 import { desiredDeployment, desiredService, functionUrl, type DesiredConfig } from './desired.js';
 
 const CONFIG: DesiredConfig = {
@@ -16,6 +17,7 @@ const CONFIG: DesiredConfig = {
   domain: 'sluice.local',
   pmHostPath: '',
   pmPort: 9095,
+  nodeAgentPort: 0,
 };
 
 function identity(spec: Record<string, unknown>, name = 'hello') {
@@ -149,4 +151,42 @@ test('PM: with a host path every pod mounts the node directory and reaches its n
     assertReferencesDefinedEarlier(qp);
     assert.equal(env(user).GREETING, 'hi', `${row.name}: the spec's env stays`);
   }
+});
+
+test("XDT flow profile: with the node agent's port exposed the queue-proxy reports its pulls to its node's agent at the host IP", () => {
+  const rows: Array<{ name: string; config: Partial<DesiredConfig>; user: Record<string, string | undefined>; queueProxy: Record<string, string | undefined> }> = [
+    {
+      name: 'port not exposed: no reports, no HOST_IP',
+      config: { xdtSecret: 'sluice-xdt-key' },
+      user: { HOST_IP: undefined },
+      queueProxy: { HOST_IP: undefined, SLUICE_QUEUE_PROXY_NODE_AGENT_ADDRESS: undefined, SLUICE_QUEUE_PROXY_PM_ADDRESS: undefined },
+    },
+    {
+      name: 'the chart default (PM and flows on): both addresses name the same agent',
+      config: { xdtSecret: 'sluice-xdt-key', pmHostPath: '/dev/shm/sluice-pm', nodeAgentPort: 9095 },
+      user: { HOST_IP: '<status.hostIP>', SLUICE_PM_ADDRESS: '$(HOST_IP):9095' },
+      queueProxy: { HOST_IP: '<status.hostIP>', SLUICE_QUEUE_PROXY_NODE_AGENT_ADDRESS: '$(HOST_IP):9095', SLUICE_QUEUE_PROXY_PM_ADDRESS: '$(HOST_IP):9095' },
+    },
+    {
+      name: 'flows without PM (pm.enabled=false, flows.enabled=true): reports only, the user container is as without PM',
+      config: { xdtSecret: 'sluice-xdt-key', nodeAgentPort: 9200 },
+      user: { HOST_IP: '<status.hostIP>', SLUICE_PM_DIR: undefined, SLUICE_PM_ADDRESS: undefined },
+      queueProxy: { HOST_IP: '<status.hostIP>', SLUICE_QUEUE_PROXY_NODE_AGENT_ADDRESS: '$(HOST_IP):9200', SLUICE_QUEUE_PROXY_PM_ADDRESS: undefined },
+    },
+  ];
+  for (const row of rows) {
+    const d = desiredDeployment(identity({ container: { image: 'sluice/example-xdt:0.1.0' } }, 'xdt-consumer'), { ...CONFIG, ...row.config });
+    const pod = d.spec!.template.spec!;
+    const [user, qp] = pod.containers;
+    const pick = (c: V1Container, want: Record<string, unknown>) => Object.fromEntries(Object.keys(want).map((n) => [n, env(c)[n]]));
+    assert.deepEqual(pick(user, row.user), row.user, `${row.name}: user container env`);
+    assert.deepEqual(pick(qp, row.queueProxy), row.queueProxy, `${row.name}: queue-proxy env`);
+    assertReferencesDefinedEarlier(user);
+    assertReferencesDefinedEarlier(qp);
+    // Flow reports alone need no volume: only PM mounts the host directory.
+    assert.equal(pod.volumes === undefined, row.config.pmHostPath === undefined, `${row.name}: volumes`);
+  }
+  // The key is the queue-proxy's own (queue-proxy/config.ts node-agent-address), spelled as the local node agent spells it.
+  const qp = desiredDeployment(identity({ container: { image: 'x' } }), { ...CONFIG, nodeAgentPort: 9095 }).spec!.template.spec!.containers[1];
+  assert.ok(qp.env!.some((e) => e.name === queueProxyEnvName('node-agent-address') && e.value === '$(HOST_IP):9095'));
 });

@@ -25,6 +25,12 @@ export interface DesiredConfig {
   pmHostPath: string;
   /** Port of the node agents' PmNode gRPC (a hostPort): functions and queue-proxies reach their node's agent at <hostIP>:<pmPort>. */
   pmPort: number;
+  /**
+   * Port of the node agents' gRPC server as a hostPort, for XDT flow reports (the chart's pm.port, given with
+   * flows.enabled): the queue-proxies report their pulls to their node's agent (FlowProfile) at
+   * <hostIP>:<nodeAgentPort>, which feeds cost-model placement; 0 = no reports.
+   */
+  nodeAgentPort: number;
 }
 
 /** The function's identity as the API server knows it. */
@@ -73,8 +79,14 @@ function pmAddress(config: DesiredConfig): string {
   return `$(HOST_IP):${config.pmPort}`;
 }
 
+/** The node agent's FlowProfile, through its hostPort, as pmAddress; undefined when the port is not exposed. */
+function nodeAgentAddress(config: DesiredConfig): string | undefined {
+  return config.nodeAgentPort > 0 ? `$(HOST_IP):${config.nodeAgentPort}` : undefined;
+}
+
+/** HOST_IP only for a pod that dials its node's agent. */
 function podEnv(config: DesiredConfig): V1EnvVar[] {
-  return pmOn(config) ? [...POD_ENV, fieldEnv('HOST_IP', 'status.hostIP')] : POD_ENV;
+  return pmOn(config) || nodeAgentAddress(config) !== undefined ? [...POD_ENV, fieldEnv('HOST_IP', 'status.hostIP')] : POD_ENV;
 }
 
 function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Container {
@@ -136,6 +148,10 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
   };
   // PM-write admission: the queue-proxy asks its node's agent before dispatching a predicted writer.
   if (pmOn(config)) settings['pm-address'] = pmAddress(config);
+  // XDT flow profile: the consumer's queue-proxy reports the pulls it finished to its node's agent, as locally
+  // (launch-plan.ts); only an XDT data plane reports, so the setting is harmless without XDT.
+  const agent = nodeAgentAddress(config);
+  if (agent !== undefined) settings['node-agent-address'] = agent;
   const env: V1EnvVar[] = [...podEnv(config)];
   for (const [key, value] of Object.entries(settings)) env.push({ name: queueProxyEnvName(key), value });
   if (config.xdtSecret !== '') {

@@ -196,14 +196,22 @@ describe('helm template', () => {
     }
   });
 
-  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits; PM is the one exception', async () => {
+  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits; PM and flows are the one exception', async () => {
     const PM_VOLUME = { name: 'sluice-pm', hostPath: { path: '/dev/shm/sluice-pm', type: 'DirectoryOrCreate' } };
     const PM_MOUNT = [{ name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' }];
-    for (const [objects, pm] of [[defaults, true], [monitored, true], [await render('--set', 'pm.enabled=false'), false]] as const) {
+    const renders = [
+      [defaults, true, true, ''],
+      [monitored, true, true, ''],
+      [await render('--set', 'pm.enabled=false'), false, true, ' (pm off)'],
+      [await render('--set', 'pm.enabled=false', '--set', 'flows.enabled=false'), false, false, ' (pm and flows off)'],
+    ] as const;
+    for (const [objects, pm, flows, label] of renders) {
       for (const w of workloads(objects)) {
         const pod = w.spec.template.spec;
-        const where = `${w.metadata.name}${pm ? '' : ' (pm off)'}`;
+        const where = `${w.metadata.name}${label}`;
         const pmAgent = pm && w.metadata.name === 'sluice-node-agent';
+        // The agent's gRPC port is a hostPort with PM or flows on; nothing else ever is.
+        const hostPortAgent = (pm || flows) && w.metadata.name === 'sluice-node-agent';
         assert.equal(pod.securityContext?.runAsNonRoot, true, `${where}: pod runAsNonRoot`);
         assert.notEqual(pod.securityContext?.runAsUser, 0, `${where}: runAsUser`);
         assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${where}: seccomp`);
@@ -224,7 +232,7 @@ describe('helm template', () => {
           assert.equal(sc.capabilities?.add, undefined, `${at}: no added capabilities`);
           assert.equal(sc.readOnlyRootFilesystem, true, `${at}: readOnlyRootFilesystem`);
           assert.deepEqual(c.volumeMounts, pmAgent ? PM_MOUNT : undefined, `${at}: volumeMounts`);
-          for (const p of c.ports ?? []) assert.equal(p.hostPort !== undefined, pmAgent && p.name === 'grpc', `${at}: hostPort of ${p.name}`);
+          for (const p of c.ports ?? []) assert.equal(p.hostPort !== undefined, hostPortAgent && p.name === 'grpc', `${at}: hostPort of ${p.name}`);
           for (const kind of ['requests', 'limits']) {
             for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource], `${at}: resources.${kind}.${resource}`);
           }
@@ -233,13 +241,13 @@ describe('helm template', () => {
     }
   });
 
-  test('pm values: the node agent owns <hostPath>/<node> and serves PmNode on the hostPort; the operator is told both', async () => {
+  test('pm and flows values: the node agent owns <hostPath>/<node> and serves PmNode and FlowProfile on the hostPort; the operator is told where', async () => {
     const agentEnv = (objects: Obj[]) => Object.fromEntries(workloadOf(objects, 'node-agent').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
     const operatorEnv = (objects: Obj[]) => Object.fromEntries(workloadOf(objects, 'operator').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
     const grpcPort = (objects: Obj[]) => workloadOf(objects, 'node-agent').spec.template.spec.containers[0].ports.find((p: Obj) => p.name === 'grpc');
     const pick = (env: Record<string, string>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, env[k]]));
     const AGENT_KEYS = ['SLUICE_NODE_AGENT_GRPC_PORT', 'SLUICE_NODE_AGENT_PM_MODE', 'SLUICE_NODE_AGENT_PM_DIR', 'SLUICE_NODE_AGENT_PM_STATE_FILE'];
-    const OPERATOR_KEYS = ['SLUICE_OPERATOR_PM_HOST_PATH', 'SLUICE_OPERATOR_PM_PORT'];
+    const OPERATOR_KEYS = ['SLUICE_OPERATOR_PM_HOST_PATH', 'SLUICE_OPERATOR_PM_PORT', 'SLUICE_OPERATOR_NODE_AGENT_PORT'];
 
     assert.deepEqual(pick(agentEnv(defaults), AGENT_KEYS), {
       SLUICE_NODE_AGENT_GRPC_PORT: '9095',
@@ -248,7 +256,7 @@ describe('helm template', () => {
       SLUICE_NODE_AGENT_PM_STATE_FILE: '/dev/shm/sluice-pm/.state/$(SLUICE_NODE_AGENT_NAME).json',
     });
     assert.deepEqual(grpcPort(defaults), { name: 'grpc', containerPort: 9095, hostPort: 9095, protocol: 'TCP' });
-    assert.deepEqual(pick(operatorEnv(defaults), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/dev/shm/sluice-pm', SLUICE_OPERATOR_PM_PORT: '9095' });
+    assert.deepEqual(pick(operatorEnv(defaults), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/dev/shm/sluice-pm', SLUICE_OPERATOR_PM_PORT: '9095', SLUICE_OPERATOR_NODE_AGENT_PORT: '9095' });
     const init = workloadOf(defaults, 'node-agent').spec.template.spec.initContainers;
     assert.deepEqual(init.map((c: Obj) => [c.name, c.command.at(-1)]), [['pm-dir', '/dev/shm/sluice-pm']]);
 
@@ -260,16 +268,29 @@ describe('helm template', () => {
       SLUICE_NODE_AGENT_PM_STATE_FILE: '/mnt/pmem0/sluice/.state/$(SLUICE_NODE_AGENT_NAME).json',
     });
     assert.deepEqual(grpcPort(custom), { name: 'grpc', containerPort: 9200, hostPort: 9200, protocol: 'TCP' });
-    assert.deepEqual(pick(operatorEnv(custom), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice', SLUICE_OPERATOR_PM_PORT: '9200' });
+    assert.deepEqual(pick(operatorEnv(custom), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice', SLUICE_OPERATOR_PM_PORT: '9200', SLUICE_OPERATOR_NODE_AGENT_PORT: '9200' });
     assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.initContainers, undefined, 'initDirectory=false: the directory is prepared by the admin');
     assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.volumes[0].hostPath.path, '/mnt/pmem0/sluice');
 
-    // Off: the agent still answers GetNodePm (mode off), with no hostPort, volume or init container; functions get no PM.
+    // Off: the agent still answers GetNodePm (mode off), with no volume or init container; functions get no PM. The
+    // flow profile (flows.enabled, on by default) keeps the gRPC port a hostPort, and the queue-proxies' reports.
     const off = await render('--set', 'pm.enabled=false');
     assert.deepEqual(pick(agentEnv(off), AGENT_KEYS), { SLUICE_NODE_AGENT_GRPC_PORT: '9095', SLUICE_NODE_AGENT_PM_MODE: 'off', SLUICE_NODE_AGENT_PM_DIR: undefined, SLUICE_NODE_AGENT_PM_STATE_FILE: undefined });
-    assert.deepEqual(grpcPort(off), { name: 'grpc', containerPort: 9095, protocol: 'TCP' });
-    assert.deepEqual(pick(operatorEnv(off), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: undefined, SLUICE_OPERATOR_PM_PORT: undefined });
+    assert.deepEqual(grpcPort(off), { name: 'grpc', containerPort: 9095, hostPort: 9095, protocol: 'TCP' });
+    assert.deepEqual(pick(operatorEnv(off), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: undefined, SLUICE_OPERATOR_PM_PORT: undefined, SLUICE_OPERATOR_NODE_AGENT_PORT: '9095' });
     assert.equal(workloadOf(off, 'node-agent').spec.template.spec.initContainers, undefined);
+    assert.equal(workloadOf(off, 'node-agent').spec.template.spec.volumes, undefined);
+    // Both off: no hostPort at all (a release namespace enforcing PodSecurity baseline); no reports.
+    const bothOff = await render('--set', 'pm.enabled=false', '--set', 'flows.enabled=false', '--set', 'pm.port=9300');
+    assert.deepEqual(grpcPort(bothOff), { name: 'grpc', containerPort: 9300, protocol: 'TCP' }, 'the scheduler still asks at the pod IP');
+    assert.deepEqual(pick(operatorEnv(bothOff), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: undefined, SLUICE_OPERATOR_PM_PORT: undefined, SLUICE_OPERATOR_NODE_AGENT_PORT: undefined });
+    // Flows off with PM on: PM keeps the hostPort, but the queue-proxies report nothing (cost-model neutral).
+    const flowsOff = await render('--set', 'flows.enabled=false');
+    assert.deepEqual(grpcPort(flowsOff), grpcPort(defaults));
+    assert.deepEqual(pick(operatorEnv(flowsOff), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/dev/shm/sluice-pm', SLUICE_OPERATOR_PM_PORT: '9095', SLUICE_OPERATOR_NODE_AGENT_PORT: undefined });
+    assert.equal(agentEnv(await render('--set', 'nodeAgent.config.flow-half-life=2m')).SLUICE_NODE_AGENT_FLOW_HALF_LIFE, '2m');
+    await assert.rejects(render('--set', 'flows.enabled=maybe'), /enabled/);
+    await assert.rejects(render('--set', 'flows.halfLife=1m'), /additional properties 'halfLife' not allowed/);
 
     // nodeAgent.config still wins over the chart's own settings.
     assert.equal(agentEnv(await render('--set', 'nodeAgent.config.pm-mode=plain')).SLUICE_NODE_AGENT_PM_MODE, 'plain');
@@ -602,7 +623,8 @@ describe('component env', () => {
     expect('node-agent', { platform: 'kubernetes', name: NODE, host: POD_IP, metricsPort: 9090, grpcPort: 9095 });
     const pm = configs['node-agent'].pm;
     assert.deepEqual([pm.mode, pm.dir, pm.stateFile], ['auto', `/dev/shm/sluice-pm/${NODE}`, `/dev/shm/sluice-pm/.state/${NODE}.json`]);
-    expect('operator', { pmHostPath: '/dev/shm/sluice-pm', pmPort: 9095 });
+    expect('operator', { pmHostPath: '/dev/shm/sluice-pm', pmPort: 9095, nodeAgentPort: 9095 });
+    expect('node-agent', { flowHalfLifeMs: 60_000 });
   });
 
   test('the components also start with the Service link variables kubelet adds to every pod of the namespace', () => {

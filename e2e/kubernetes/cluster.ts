@@ -1,7 +1,7 @@
 // The cluster the Kubernetes e2e suite runs on: a real control plane with two virtual-kubelet nodes on this machine
 // (test infrastructure, e2e/control-plane and node-agent/virtual-kubelet), or any cluster named by SLUICE_E2E_KUBECONFIG.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,8 @@ export interface E2eCluster {
   helmInstallArgs: string[];
   /** Restarts kube-apiserver (the local control plane only). */
   restartApiServer?(): Promise<void>;
+  /** A container's log so far (the local harness only: the virtual kubelets' log files); undefined when none ran. */
+  podLog?(namespace: string, pod: string, container: string): string | undefined;
   /** Objects, events and logs for a failed run's output. */
   dumpState(): Promise<string>;
   stop(): Promise<void>;
@@ -180,6 +182,13 @@ export async function startE2eCluster(): Promise<E2eCluster> {
       return [await describeCluster(parts.kubectl), ...logs, cp.dumpLogs(20)].join('\n');
     },
     restartApiServer: () => cp.restartApiServer(),
+    podLog(namespace, pod, container) {
+      for (const n of nodes) {
+        const file = path.join(n.logDir, `${namespace}_${pod}_${container}.log`);
+        if (existsSync(file)) return readFileSync(file, 'utf8');
+      }
+      return undefined;
+    },
     stop,
   };
 }
@@ -236,4 +245,17 @@ export function failureRecorder(): { guarded(body: () => Promise<void>): Promise
       return failed;
     },
   };
+}
+
+/** Sum of the samples of `name` whose labels include `labels` (Prometheus text format). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (!Object.entries(labels).every(([k, v]) => got[k] === v)) continue;
+    sum = (sum ?? 0) + Number(m[4]);
+  }
+  return sum;
 }

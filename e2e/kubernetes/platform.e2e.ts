@@ -1,12 +1,14 @@
 // End to end on Kubernetes: helm install, kubectl apply a Function, Ready, scale from zero through the activator, scale up
-// under load and back to zero, XDT across nodes, an invalid Function refused, an operator restart without duplicates, helm uninstall leaving
-// nothing behind. On the local harness (real control plane + virtual kubelets) or on any cluster (SLUICE_E2E_KUBECONFIG).
+// under load and back to zero, XDT across nodes (and the consumer node agent's flow profile, which reaches the scheduler), an invalid
+// Function refused, an operator restart without duplicates, helm uninstall leaving nothing behind. On the local harness (real control plane + virtual kubelets) or on any cluster (SLUICE_E2E_KUBECONFIG).
 /* eslint-disable @typescript-eslint/no-explicit-any -- the objects come from `kubectl -o json`, checked field by field */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startE2eCluster, type E2eCluster, failureRecorder, step } from './cluster.js';
+import { startE2eCluster, type E2eCluster, failureRecorder, step, metricValue } from './cluster.js';
+import { CLIENT_OPTIONS, grpc, loadNodeAgentProto } from '../../lib/grpc.js';
 import { until } from '../../lib/testing/until.js';
+import type { NodeFlows__Output } from '../../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
 
 const NAMESPACE = 'sluice-system';
 const RELEASE = 'sluice';
@@ -38,6 +40,23 @@ function functionYaml(name: string, example: string, spec = ''): string {
     '    readinessPath: /healthz',
     spec,
   ].join('\n');
+}
+
+/** A node agent's /metrics: directly on the harness (pod IPs are local addresses), through the API server's pod proxy elsewhere. */
+async function agentMetrics(agent: any): Promise<string> {
+  if (!process.env.SLUICE_E2E_KUBECONFIG) return (await fetch(`http://${agent.status.podIP}:9090/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  return cluster.kubectl('get', '--raw', `/api/v1/namespaces/${NAMESPACE}/pods/http:${agent.metadata.name}:9090/proxy/metrics`);
+}
+
+/** NodeAgent.GetNodeFlows at the agent's pod IP and grpc port, as the scheduler asks it. */
+async function nodeFlows(agent: any): Promise<NodeFlows__Output> {
+  const port = agent.spec.containers[0].ports.find((p: any) => p.name === 'grpc').containerPort;
+  const client = new (loadNodeAgentProto().sluice.nodeagent.v1.NodeAgent)(`${agent.status.podIP}:${port}`, grpc.credentials.createInsecure(), CLIENT_OPTIONS);
+  try {
+    return await new Promise<NodeFlows__Output>((resolve, reject) => client.GetNodeFlows({}, { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res!))));
+  } finally {
+    client.close();
+  }
 }
 
 /** A request through the activator's Service, by path routing; resolves to status and body. */
@@ -164,6 +183,49 @@ test('XDT on Kubernetes: a producer on one node passes objects by reference to a
       }
       step(`  consumer queue-proxies received ${received} bytes over XDT`);
       assert.ok(received >= 4 * 5_000_000, `only ${received} bytes came by XDT`);
+    }
+
+    // The flow profile (chart flows.enabled, the default): the consumer's queue-proxy reports its pulls to its node's
+    // agent at the node IP (hostPort), about once a second; the agent serves them on GetNodeFlows to the scheduler.
+    const qp = consumers[0].spec.containers.find((c: any) => c.name === 'queue-proxy');
+    const agentPort = qp.env.find((e: any) => e.name === 'SLUICE_QUEUE_PROXY_NODE_AGENT_ADDRESS')?.value;
+    step(`the consumer's node agent (${consumerNode}) profiles the flow; queue-proxy node-agent-address ${agentPort}`);
+    assert.match(agentPort ?? '', /^\$\(HOST_IP\):\d+$/, 'the operator gives the queue-proxy its node agent');
+    const agents = (await json('get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=node-agent')).items;
+    const agent = agents.find((a: any) => a.spec.nodeName === consumerNode);
+    assert.ok(agent, `a node agent on ${consumerNode}`);
+    const flowLabels = { namespace: 'default', function: 'xdt-consumer', path: 'tcp' };
+    const pulled = await until('the consumer node agent counted the pulled bytes', 30_000, async () => {
+      const v = metricValue(await agentMetrics(agent), 'sluice_node_agent_xdt_flow_bytes_total', flowLabels) ?? 0;
+      return v >= 4 * 5_000_000 ? v : undefined;
+    });
+    step(`  sluice_node_agent_xdt_flow_bytes_total{function="xdt-consumer",path="tcp"} ${pulled}`);
+    if (!process.env.SLUICE_E2E_KUBECONFIG) {
+      // What the scheduler asks before each placement, at the agent's pod IP.
+      const view = await nodeFlows(agent);
+      const edge = view.flows.find((f) => f.namespace === 'default' && f.producer_function === 'xdt-producer' && f.consumer_function === 'xdt-consumer');
+      const link = view.links.find((l) => l.from_node === producerNode);
+      step(
+        `  GetNodeFlows(${view.node}): xdt-producer → xdt-consumer ${edge?.bytes_total} bytes, ${edge?.bytes_per_second.toFixed(0)} B/s; ` +
+          `link ${producerNode} → ${consumerNode} ${link?.seconds_per_gib.toFixed(3)} s/GiB over ${link?.samples} objects`,
+      );
+      assert.equal(view.node, consumerNode);
+      assert.ok(edge && edge.bytes_total >= 4 * 5_000_000 && edge.bytes_per_second > 0, JSON.stringify(view.flows));
+      assert.ok(link && link.to_node === consumerNode && link.samples >= 4 && link.seconds_per_gib > 0, JSON.stringify(view.links));
+
+      // The next placement sees the flow: a new Function's pod is bound with the merged flows and link costs in its snapshot.
+      step('kubectl apply Function xdt-next: the scheduler places it with the flows in its snapshot');
+      await cluster.kubectlApply(functionYaml('xdt-next', 'hello'));
+      await cluster.kubectl('wait', '--for=condition=Ready', 'function/xdt-next', '-n', 'default', '--timeout=120s');
+      const [next] = (await json('get', 'pods', '-n', 'default', '-l', 'sluice.dev/function=xdt-next')).items;
+      const [scheduler] = (await json('get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=scheduler')).items;
+      const bound = (cluster.podLog?.(NAMESPACE, scheduler.metadata.name, scheduler.spec.containers[0].name) ?? '')
+        .split('\n')
+        .filter((line) => line.includes('"pod bound"') && line.includes(`default/${next.metadata.name}`))
+        .map((line) => JSON.parse(line) as { flowViews: number; flows: number; linkCosts: number; node: string });
+      step(`  scheduler: ${JSON.stringify(bound.at(-1))}`);
+      assert.equal(bound.length, 1, `one "pod bound" line for default/${next.metadata.name}`);
+      assert.ok(bound[0].flowViews >= 1 && bound[0].flows >= 1 && bound[0].linkCosts >= 1, JSON.stringify(bound[0]));
     }
   }));
 

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_OPTIONS, grpc, loadNodeAgentProto, loadPmProto } from '../../lib/grpc.js';
 import { until } from '../../lib/testing/until.js';
-import { startE2eCluster, type E2eCluster, failureRecorder, step } from './cluster.js';
+import { startE2eCluster, type E2eCluster, failureRecorder, step, metricValue } from './cluster.js';
 import type { NodePm__Output } from '../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { PmInfo__Output } from '../../protos/generated/sluice/pm/v1/PmInfo.js';
 
@@ -44,19 +44,6 @@ after(async () => {
   if (installed && !harness) await cluster.helm('uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '120s').catch(() => undefined);
   await cluster?.stop();
 });
-
-/** Sum of the samples of `name` whose labels include `labels` (Prometheus text format). */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (!Object.entries(labels).every(([k, v]) => got[k] === v)) continue;
-    sum = (sum ?? 0) + Number(m[4]);
-  }
-  return sum;
-}
 
 /** The node agent's /metrics: directly on the harness, through the API server's pod proxy elsewhere. */
 async function agentMetrics(agent: any): Promise<string> {

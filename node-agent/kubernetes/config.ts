@@ -1,8 +1,10 @@
-// Node agent settings when it runs as a DaemonSet on Kubernetes (platform=kubernetes): the kubelet runs the instances, the agent watches its node and owns its PM.
+// Node agent settings when it runs as a DaemonSet on Kubernetes (platform=kubernetes): the kubelet runs the instances, the agent watches its node,
+// owns its PM and keeps its XDT flow profile.
 import { ConfigError, ConfigReader, type RawConfig } from '../../lib/config.js';
 import { loadPmConfig, type PmConfig } from '../config.js';
+import { DEFAULT_FLOW_HALF_LIFE_MS } from '../flows/flow-table.js';
 
-/** The port of the agent's gRPC server (PmNode + the NodeAgent subset), the chart's pm.port. */
+/** The port of the agent's gRPC server (PmNode, FlowProfile and the NodeAgent subset), the chart's pm.port. */
 export const DEFAULT_DAEMON_GRPC_PORT = 9095;
 
 export interface DaemonConfig {
@@ -13,8 +15,10 @@ export interface DaemonConfig {
   host: string;
   /** 0 = any free port. */
   metricsPort: number;
-  /** gRPC: PmNode (queue-proxies, SDK) and NodeAgent.GetNodePm/GetNodeFlows (the scheduler); 0 = any free port. */
+  /** gRPC: PmNode and FlowProfile (queue-proxies, SDK) and NodeAgent.GetNodePm/GetNodeFlows (the scheduler); 0 = any free port. */
   grpcPort: number;
+  /** Half-life of the decayed XDT flow rates the node reports to placement (node-agent/flows/), as the local agent's flow-half-life. */
+  flowHalfLifeMs: number;
   /** The node's PM, the same keys as the local node agent's (pm-mode, pm-dir, …; node-agent/config.ts). */
   pm: PmConfig;
 }
@@ -28,6 +32,8 @@ export function loadDaemonConfig(raw: RawConfig): DaemonConfig {
     host: r.string('host', '0.0.0.0'),
     metricsPort: r.int('metrics-port', 9090, 0, 65_535),
     grpcPort: r.int('grpc-port', DEFAULT_DAEMON_GRPC_PORT, 0, 65_535),
+    // The local agent's bounds (node-agent/config.ts): reports arrive about once a second.
+    flowHalfLifeMs: r.durationMs('flow-half-life', DEFAULT_FLOW_HALF_LIFE_MS, 1_000, 24 * 3_600_000),
     pm: loadPmConfig(r, name || 'node'),
   };
   r.rejectUnknown();

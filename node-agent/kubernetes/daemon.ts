@@ -1,7 +1,8 @@
-// The node agent as a DaemonSet pod: watches the Sluice instances bound to its node and exports them as metrics, and
-// owns the node's PM: the device (in the chart's hostPath, shared with the function pods of the node), calibration,
-// profiler and admission, served over gRPC (pm-server.ts) to the queue-proxies and SDKs of the node (through the
-// hostPort, at status.hostIP) and to the scheduler (GetNodePm, at the pod IP).
+// The node agent as a DaemonSet pod: watches the Sluice instances bound to its node and exports them as metrics,
+// owns the node's PM (the device, in the chart's hostPath shared with the function pods of the node, calibration,
+// profiler and admission) and keeps the node's XDT flow profile (node-agent/flows/: the consumer queue-proxies'
+// reports). Both are served over gRPC (pm-server.ts) to the queue-proxies and SDKs of the node (through the hostPort,
+// at status.hostIP) and to the scheduler (GetNodePm, GetNodeFlows, at the pod IP).
 import { chmod } from 'node:fs/promises';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -9,16 +10,19 @@ import type { Logger } from '../../lib/logger.js';
 import { FUNCTION_LABEL, MANAGED_BY_LABEL, OPERATOR_NAME } from '../../lib/kubernetes/function-resource.js';
 import { Informer } from '../../lib/kubernetes/informer.js';
 import { serveMetrics, type MetricsServer } from '../../lib/metrics-server.js';
+import { createFlowProfile, type FlowProfile } from '../flows/service.js';
 import { startNodePm, type NodePm } from '../pm/start.js';
 import type { DaemonConfig } from './config.js';
 import { startPmServer, type PmServer } from './pm-server.js';
 
 export interface RunningDaemon {
   metricsPort: number;
-  /** Bound port of the gRPC server (PmNode, NodeAgent.GetNodePm/GetNodeFlows). */
+  /** Bound port of the gRPC server (PmNode, FlowProfile, NodeAgent.GetNodePm/GetNodeFlows). */
   grpcPort: number;
   /** The node's PM; undefined with pm-mode off. */
   pm: NodePm | undefined;
+  /** The node's XDT flow profile (always on). */
+  flows: FlowProfile;
   synced: Promise<void>;
   close(): Promise<void>;
 }
@@ -64,13 +68,15 @@ export async function startDaemon(config: DaemonConfig, deps: { kubeConfig: Kube
       }
     },
   });
+  // Always on, as locally: a flow report costs a few map updates, and placement asks for the view at every scheduling.
+  const flows = createFlowProfile({ node: config.name, halfLifeMs: config.flowHalfLifeMs, registry, logger: deps.logger });
   let pm: NodePm | undefined;
   let server: PmServer | undefined;
   let metrics: MetricsServer;
   try {
     pm = await startNodePm(config.pm, { node: config.name, logger: deps.logger, registry });
     if (pm) await shareDirectory(pm.device.dir, deps.logger);
-    server = await startPmServer({ node: config.name, host: config.host, port: config.grpcPort, pm, logger: deps.logger });
+    server = await startPmServer({ host: config.host, port: config.grpcPort, pm, flows, logger: deps.logger });
     metrics = await serveMetrics(registry, config.host, config.metricsPort);
   } catch (err) {
     await server?.close();
@@ -83,6 +89,7 @@ export async function startDaemon(config: DaemonConfig, deps: { kubeConfig: Kube
     metricsPort: metrics.port,
     grpcPort: server.port,
     pm,
+    flows,
     synced: pods.synced,
     async close() {
       await server.close();

@@ -18,7 +18,7 @@ import type { Profile } from '../framework.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import { describeUnschedulable, schedule } from '../schedule.js';
 import { nodeAgentTargets } from './node-agents.js';
-import { DEFAULT_PM_VIEW_TIMEOUT_MS, NodePmViews } from './pm-views.js';
+import { DEFAULT_PM_VIEW_TIMEOUT_MS, NodeAgentViews } from './pm-views.js';
 import { frameworkPod, snapshotOf } from './snapshot.js';
 
 export interface BinderOptions {
@@ -30,7 +30,10 @@ export interface BinderOptions {
   random?: () => number;
   /** Longest wait before an unschedulable pod is tried again (cluster changes also retry it at once). */
   maxRetryDelayMs?: number;
-  /** Deadline of each node agent's GetNodePm before a placement (default 250 ms, as locally); a node not answering in time has an unknown PM view. */
+  /**
+   * Deadline of each node agent's GetNodePm and GetNodeFlows, asked in parallel before a placement (default 250 ms, as
+   * locally); a node not answering in time has an unknown PM view and contributes no flows or link costs.
+   */
   pmViewTimeoutMs?: number;
 }
 
@@ -64,8 +67,11 @@ export function startBinder(options: BinderOptions): RunningBinder {
   const assumed = new Map<string, V1Pod>();
   /** Unschedulable pods, retried at once when a node or pod changes (something may fit now). */
   const unschedulable = new Map<string, string>();
-  /** The node agents' PM views (GetNodePm), for pm-writer-spread; the agents are pods of the node-agent DaemonSet. */
-  const pmViews = new NodePmViews(logger, options.pmViewTimeoutMs ?? DEFAULT_PM_VIEW_TIMEOUT_MS);
+  /**
+   * The node agents' PM views (GetNodePm, for pm-writer-spread) and XDT flows and link costs (GetNodeFlows, for
+   * cost-model); the agents are pods of the node-agent DaemonSet.
+   */
+  const agentViews = new NodeAgentViews(logger, options.pmViewTimeoutMs ?? DEFAULT_PM_VIEW_TIMEOUT_MS);
 
   const isOurs = (pod: V1Pod): boolean => pod.spec?.schedulerName === options.schedulerName;
   const onPod = (pod: V1Pod): void => {
@@ -133,12 +139,12 @@ export function startBinder(options: BinderOptions): RunningBinder {
     if (!pod || pod.spec?.nodeName || pod.metadata?.deletionTimestamp || !isOurs(pod) || assumed.has(k)) return 'done';
     const fnName = pod.metadata?.labels?.[FUNCTION_LABEL];
     const definition = definitionFor(pod, fnName === undefined ? undefined : functions.get(namespace, fnName), logger);
-    // Asked now (predictions change with every invocation), at most pmViewTimeoutMs.
-    const pm = await pmViews.get(nodeAgentTargets(pods.list()));
+    // Asked now (predictions and flows change with every invocation), at most pmViewTimeoutMs.
+    const { pm, flows } = await agentViews.get(nodeAgentTargets(pods.list()));
     const current = pods.get(namespace, name);
     if (!current || current.spec?.nodeName || current.metadata?.deletionTimestamp) return 'done';
     const nodeList = nodes.list();
-    const { snapshot, unavailable } = snapshotOf(nodeList, [...pods.list(), ...assumed.values()], pm);
+    const { snapshot, unavailable } = snapshotOf(nodeList, [...pods.list(), ...assumed.values()], pm, flows);
     const stopTimer = metrics.duration.startTimer();
     const result = schedule(frameworkPod(pod, definition), snapshot, profile, random);
     stopTimer();
@@ -162,7 +168,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
     assumed.set(k, { ...pod, spec: { ...pod.spec!, nodeName: result.node } });
     unschedulable.delete(k);
     events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${k} to ${result.node}`);
-    logger.info({ pod: k, node: result.node, score: result.scores[0]?.total, pmViews: pm.size }, 'pod bound');
+    logger.info({ pod: k, node: result.node, score: result.scores[0]?.total, pmViews: pm.size, flowViews: flows.size, flows: snapshot.flows?.length ?? 0, linkCosts: snapshot.linkCosts?.length ?? 0 }, 'pod bound');
     return 'done';
   }
 
@@ -191,7 +197,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
       queue.shutDown();
       await Promise.all(informers.map((i) => i.stop()));
       await worker;
-      pmViews.close();
+      agentViews.close();
     },
   };
 }

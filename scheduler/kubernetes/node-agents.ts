@@ -4,7 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 /** The labels the chart gives the node agent pods (templates/_helpers.tpl sluice.selectorLabels, without the release). */
 export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/component': 'node-agent' };
 
-/** The container port the agent's gRPC server (PmNode, NodeAgent.GetNodePm) is named by in the chart. */
+/** The container port the agent's gRPC server (PmNode, FlowProfile, NodeAgent.GetNodePm/GetNodeFlows) is named by in the chart. */
 export const NODE_AGENT_GRPC_PORT_NAME = 'grpc';
 
 /** When the pod names no such port: the agent's default (node-agent/kubernetes/config.ts). */

@@ -12,10 +12,9 @@ import type { InstanceEvent__Output } from '../../../protos/generated/sluice/nod
 import type { NodeInfo__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeInfo.js';
 import type { NodePm__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { NodeFlows__Output } from '../../../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
-import type { XdtFlow__Output } from '../../../protos/generated/sluice/nodeagent/v1/XdtFlow.js';
-import type { LinkCost__Output } from '../../../protos/generated/sluice/nodeagent/v1/LinkCost.js';
 import type { ScheduleResponse__Output } from '../../../protos/generated/sluice/scheduler/v1/ScheduleResponse.js';
 import type { grpc } from '../../grpc.js';
+import { mergeNodeFlows } from '../../node-flows.js';
 
 export interface ControllerOptions {
   /** Time between removing an instance from the endpoints and telling its node to stop it, so routers see the removal first. */
@@ -40,34 +39,8 @@ export function crashLoopDelayMs(consecutiveFailures: number, baseMs: number, ma
   return Math.min(maxMs, baseMs * 2 ** (consecutiveFailures - 2));
 }
 
-const isCount = (n: number): boolean => Number.isFinite(n) && n >= 0;
-
-/**
- * The cluster's XDT workflow graph and link costs from the nodes' GetNodeFlows answers: each consumer's
- * node reports its own edges, so an edge seen on several nodes (consumers on several nodes) is summed by
- * (namespace, producer, consumer); each node reports its inbound links, so links are concatenated.
- */
-export function mergeNodeFlows(views: Iterable<NodeFlows__Output>): { flows: XdtFlow__Output[]; link_costs: LinkCost__Output[] } {
-  const flows = new Map<string, XdtFlow__Output>();
-  const linkCosts: LinkCost__Output[] = [];
-  for (const view of views) {
-    for (const f of view.flows) {
-      // An entry the scheduler would ignore must not be summed into a good one.
-      if (!f.producer_function || !f.consumer_function || !isCount(f.bytes_per_second) || !isCount(f.bytes_total)) continue;
-      const namespace = f.namespace || 'default';
-      const key = JSON.stringify([namespace, f.producer_function, f.consumer_function]);
-      const known = flows.get(key);
-      if (known) {
-        known.bytes_per_second += f.bytes_per_second;
-        known.bytes_total += f.bytes_total;
-      } else {
-        flows.set(key, { ...f, namespace });
-      }
-    }
-    linkCosts.push(...view.links);
-  }
-  return { flows: [...flows.values()], link_costs: linkCosts };
-}
+// The pure merge is shared with the scheduler on Kubernetes; exported here too, where it always was.
+export { mergeNodeFlows };
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   endpointPropagationDelayMs: 300,
