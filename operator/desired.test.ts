@@ -4,7 +4,7 @@ import type { V1Container } from '@kubernetes/client-node';
 import { parseFunctionDefinition } from '../lib/function-spec.js';
 import { childName } from '../lib/kubernetes/function-resource.js';
 import { queueProxyEnvName } from '../node-agent/launch-plan.js';
-import { desiredDeployment, desiredService, functionUrl, type DesiredConfig } from './desired.js';
+import { desiredDeployment, desiredService, functionUrl, XDT_SHM_VOLUME, type DesiredConfig } from './desired.js';
 
 const CONFIG: DesiredConfig = {
   queueProxyImage: 'sluice/queue-proxy:0.1.0',
@@ -18,6 +18,8 @@ const CONFIG: DesiredConfig = {
   pmHostPath: '',
   pmPort: 9095,
   nodeAgentPort: 0,
+  xdtShmHostPath: '',
+  xdtShmUid: 65532,
 };
 
 function identity(spec: Record<string, unknown>, name = 'hello') {
@@ -189,4 +191,60 @@ test("XDT flow profile: with the node agent's port exposed the queue-proxy repor
   // The key is the queue-proxy's own (queue-proxy/config.ts node-agent-address), spelled as the local node agent spells it.
   const qp = desiredDeployment(identity({ container: { image: 'x' } }), { ...CONFIG, nodeAgentPort: 9095 }).spec!.template.spec!.containers[1];
   assert.ok(qp.env!.some((e) => e.name === queueProxyEnvName('node-agent-address') && e.value === '$(HOST_IP):9095'));
+});
+
+test('XDT same-node fast path: the queue-proxy sidecar alone mounts the node segment directory and gets xdt-shm-dir <hostPath>/$(NODE_NAME)', () => {
+  const SHM_VOLUME = { name: XDT_SHM_VOLUME, hostPath: { path: '/dev/shm/sluice-xdt-k8s', type: 'DirectoryOrCreate' } };
+  const SHM_MOUNT = { name: XDT_SHM_VOLUME, mountPath: '/dev/shm/sluice-xdt-k8s' };
+  const PM_VOLUME = { name: 'sluice-pm', hostPath: { path: '/dev/shm/sluice-pm', type: 'DirectoryOrCreate' } };
+  const PM_MOUNT = { name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' };
+  const rows: Array<{ name: string; config: Partial<DesiredConfig>; dir: string | undefined; uid: number | undefined; volumes: unknown; userMounts: unknown; qpMounts: unknown }> = [
+    { name: 'off ("" host path)', config: { xdtSecret: 'sluice-xdt-key' }, dir: undefined, uid: undefined, volumes: undefined, userMounts: undefined, qpMounts: undefined },
+    {
+      name: 'XDT off (no key Secret): no data plane, so no directory either',
+      config: { xdtShmHostPath: '/dev/shm/sluice-xdt-k8s' },
+      dir: undefined,
+      uid: undefined,
+      volumes: undefined,
+      userMounts: undefined,
+      qpMounts: undefined,
+    },
+    {
+      name: 'on, PM off',
+      config: { xdtSecret: 'sluice-xdt-key', xdtShmHostPath: '/dev/shm/sluice-xdt-k8s' },
+      dir: '/dev/shm/sluice-xdt-k8s/$(NODE_NAME)',
+      uid: 65532,
+      volumes: [SHM_VOLUME],
+      userMounts: undefined,
+      qpMounts: [SHM_MOUNT],
+    },
+    {
+      name: 'the chart default (PM, flows and the fast path on; a trailing slash; the agent running as another uid)',
+      config: { xdtSecret: 'sluice-xdt-key', pmHostPath: '/dev/shm/sluice-pm', nodeAgentPort: 9095, xdtShmHostPath: '/dev/shm/sluice-xdt-k8s/', xdtShmUid: 1000 },
+      dir: '/dev/shm/sluice-xdt-k8s/$(NODE_NAME)',
+      uid: 1000,
+      volumes: [PM_VOLUME, { ...SHM_VOLUME, hostPath: { ...SHM_VOLUME.hostPath, path: '/dev/shm/sluice-xdt-k8s/' } }],
+      userMounts: [PM_MOUNT],
+      qpMounts: [{ ...SHM_MOUNT, mountPath: '/dev/shm/sluice-xdt-k8s/' }],
+    },
+  ];
+  for (const row of rows) {
+    const d = desiredDeployment(identity({ container: { image: 'sluice/example-xdt:0.1.0' } }, 'xdt-consumer'), { ...CONFIG, ...row.config });
+    const pod = d.spec!.template.spec!;
+    const [user, qp] = pod.containers;
+    assert.equal(env(qp).SLUICE_QUEUE_PROXY_XDT_SHM_DIR, row.dir, `${row.name}: queue-proxy xdt-shm-dir`);
+    assert.ok(!Object.keys(env(user)).some((n) => n.includes('SHM')), `${row.name}: the user container is told nothing`);
+    assert.deepEqual(pod.volumes, row.volumes, `${row.name}: volumes`);
+    assert.deepEqual(user.volumeMounts, row.userMounts, `${row.name}: user code never sees the segments`);
+    assert.deepEqual(qp.volumeMounts, row.qpMounts, `${row.name}: queue-proxy mounts`);
+    // The directory is the agent's, 0700: the sidecar runs as its uid, and is as restricted as ever otherwise.
+    assert.equal(qp.securityContext?.runAsUser, row.uid, `${row.name}: queue-proxy uid`);
+    assert.deepEqual([qp.securityContext?.runAsNonRoot, qp.securityContext?.allowPrivilegeEscalation, qp.securityContext?.capabilities], [true, false, { drop: ['ALL'] }]);
+    assert.equal(user.securityContext, undefined, `${row.name}: the user container's security is the image's`);
+    assertReferencesDefinedEarlier(qp);
+    // Every mount names a volume of the pod, at the volume's own path (what the virtual kubelet requires, too).
+    for (const c of pod.containers) {
+      for (const m of c.volumeMounts ?? []) assert.equal(pod.volumes?.find((v) => v.name === m.name)?.hostPath?.path, m.mountPath, `${row.name}: ${c.name} mount ${m.name}`);
+    }
+  }
 });

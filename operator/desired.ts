@@ -31,6 +31,17 @@ export interface DesiredConfig {
    * <hostIP>:<nodeAgentPort>, which feeds cost-model placement; 0 = no reports.
    */
   nodeAgentPort: number;
+  /**
+   * XDT same-node fast path (the chart's xdt.shm.hostPath): the node directory holding every node agent's segment
+   * directory, mounted at the same path into each queue-proxy sidecar only (never the user container), which gets
+   * xdt-shm-dir <xdtShmHostPath>/<node>; "" = off (no volume: every pull over TCP). Only with XDT on (xdtSecret).
+   */
+  xdtShmHostPath: string;
+  /**
+   * The uid the queue-proxy sidecars run as with the fast path on: the node agent's, which owns <hostPath>/<node>
+   * (mode 0700), so that every queue-proxy of the node can create and open the segments there.
+   */
+  xdtShmUid: number;
 }
 
 /** The function's identity as the API server knows it. */
@@ -72,6 +83,19 @@ export const PM_VOLUME = 'sluice-pm';
 
 function pmOn(config: DesiredConfig): boolean {
   return config.pmHostPath !== '';
+}
+
+/** The pod volume of the node's XDT segment directory (the node agent creates <hostPath>/<node> in it, 0700). */
+export const XDT_SHM_VOLUME = 'sluice-xdt-shm';
+
+/** The fast path needs XDT itself: without the key the queue-proxy has no data plane. */
+function shmOn(config: DesiredConfig): boolean {
+  return config.xdtShmHostPath !== '' && config.xdtSecret !== '';
+}
+
+/** The node's segment directory, as the node agent names it (downward API spec.nodeName, as SLUICE_PM_DIR). */
+function shmDir(config: DesiredConfig): string {
+  return `${config.xdtShmHostPath.replace(/\/+$/, '')}/$(NODE_NAME)`;
 }
 
 /** The node agent of the pod's node, through its hostPort: the pod's own node, whatever pod network it has. */
@@ -160,6 +184,8 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
       { name: queueProxyEnvName('xdt-port'), value: String(QUEUE_PROXY_XDT_PORT) },
       { name: queueProxyEnvName('xdt-local-port'), value: String(XDT_LOCAL_PORT) },
     );
+    // Same-node pulls through a segment in the node's shared-memory directory instead of TCP (queue-proxy/xdt/shm.ts).
+    if (shmOn(config)) env.push({ name: queueProxyEnvName('xdt-shm-dir'), value: shmDir(config) });
   }
   return {
     name: 'queue-proxy',
@@ -175,7 +201,11 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
     // The queue-proxy probes the function itself and answers /ready only when the function is ready.
     readinessProbe: { httpGet: { path: '/ready', port: 'admin' }, periodSeconds: 1, failureThreshold: 3 },
     resources: { requests: { cpu: '25m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-    securityContext: RESTRICTED,
+    // With the fast path the uid is pinned to the directory owner's (the image's USER is 65532, and so is the agent's
+    // by default): the directory is 0700 and each segment 0600, so producer and consumer must be that very uid.
+    securityContext: shmOn(config) ? { ...RESTRICTED, runAsUser: config.xdtShmUid } : RESTRICTED,
+    // The same path as on the node (what the test harness can give a process, too); the sidecar only: user code never sees a segment.
+    ...(shmOn(config) ? { volumeMounts: [{ name: XDT_SHM_VOLUME, mountPath: config.xdtShmHostPath }] } : {}),
   };
 }
 
@@ -203,16 +233,22 @@ export function desiredDeployment(identity: FunctionIdentity, config: DesiredCon
           enableServiceLinks: false,
           terminationGracePeriodSeconds: terminationGraceSeconds,
           containers: [userContainer(def, config), queueProxyContainer(def, config)],
-          ...(pmOn(config) ? { volumes: [pmVolume(config)] } : {}),
+          ...volumes(config),
         },
       },
     },
   };
 }
 
-/** DirectoryOrCreate: a pod that lands before its node agent still starts (the agent makes the directory writable when it comes). */
-function pmVolume(config: DesiredConfig): V1Volume {
-  return { name: PM_VOLUME, hostPath: { path: config.pmHostPath, type: 'DirectoryOrCreate' } };
+/**
+ * DirectoryOrCreate: a pod that lands before its node agent still starts (the agent makes the directory writable
+ * when it comes; until its XDT directory exists, the queue-proxy's pulls go over TCP).
+ */
+function volumes(config: DesiredConfig): { volumes?: V1Volume[] } {
+  const out: V1Volume[] = [];
+  if (pmOn(config)) out.push({ name: PM_VOLUME, hostPath: { path: config.pmHostPath, type: 'DirectoryOrCreate' } });
+  if (shmOn(config)) out.push({ name: XDT_SHM_VOLUME, hostPath: { path: config.xdtShmHostPath, type: 'DirectoryOrCreate' } });
+  return out.length > 0 ? { volumes: out } : {};
 }
 
 export function desiredService(identity: FunctionIdentity): V1Service {

@@ -20,7 +20,9 @@ import { loadConfig as loadNodeAgentConfig } from '../../node-agent/config.js';
 import { loadDaemonConfig } from '../../node-agent/kubernetes/config.js';
 import { resolveEnv } from '../../node-agent/virtual-kubelet/env.js';
 import type { ConfigMap, Pod, Service } from '../../node-agent/virtual-kubelet/types.js';
+import { parseFunctionDefinition } from '../../lib/function-spec.js';
 import { loadConfig as loadOperatorConfig } from '../../operator/config.js';
+import { desiredDeployment } from '../../operator/desired.js';
 import { loadConfig as loadSchedulerConfig } from '../../scheduler/config.js';
 import { defaultBinDir, K8S_VERSION, startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 
@@ -196,42 +198,53 @@ describe('helm template', () => {
     }
   });
 
-  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits; PM and flows are the one exception', async () => {
+  test('every container runs as non-root, without privilege escalation, with ALL capabilities dropped and limits; PM, flows and the XDT fast path are the one exception', async () => {
     const PM_VOLUME = { name: 'sluice-pm', hostPath: { path: '/dev/shm/sluice-pm', type: 'DirectoryOrCreate' } };
-    const PM_MOUNT = [{ name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' }];
+    const PM_MOUNT = { name: 'sluice-pm', mountPath: '/dev/shm/sluice-pm' };
+    const SHM_VOLUME = { name: 'sluice-xdt-shm', hostPath: { path: '/dev/shm/sluice-xdt-k8s', type: 'DirectoryOrCreate' } };
+    const SHM_MOUNT = { name: 'sluice-xdt-shm', mountPath: '/dev/shm/sluice-xdt-k8s' };
     const renders = [
-      [defaults, true, true, ''],
-      [monitored, true, true, ''],
-      [await render('--set', 'pm.enabled=false'), false, true, ' (pm off)'],
-      [await render('--set', 'pm.enabled=false', '--set', 'flows.enabled=false'), false, false, ' (pm and flows off)'],
+      [defaults, true, true, true, ''],
+      [monitored, true, true, true, ''],
+      [await render('--set', 'pm.enabled=false'), false, true, true, ' (pm off)'],
+      [await render('--set', 'xdt.shm.enabled=false'), true, true, false, ' (xdt.shm off)'],
+      [await render('--set', 'pm.enabled=false', '--set', 'xdt.shm.enabled=false'), false, true, false, ' (pm and xdt.shm off)'],
+      [await render('--set', 'pm.enabled=false', '--set', 'flows.enabled=false', '--set', 'xdt.shm.enabled=false'), false, false, false, ' (pm, flows and xdt.shm off)'],
     ] as const;
-    for (const [objects, pm, flows, label] of renders) {
+    for (const [objects, pm, flows, shm, label] of renders) {
       for (const w of workloads(objects)) {
         const pod = w.spec.template.spec;
         const where = `${w.metadata.name}${label}`;
-        const pmAgent = pm && w.metadata.name === 'sluice-node-agent';
+        const agent = w.metadata.name === 'sluice-node-agent';
         // The agent's gRPC port is a hostPort with PM or flows on; nothing else ever is.
-        const hostPortAgent = (pm || flows) && w.metadata.name === 'sluice-node-agent';
+        const hostPortAgent = (pm || flows) && agent;
         assert.equal(pod.securityContext?.runAsNonRoot, true, `${where}: pod runAsNonRoot`);
         assert.notEqual(pod.securityContext?.runAsUser, 0, `${where}: runAsUser`);
         assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${where}: seccomp`);
         for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) assert.notEqual(pod[field], true, `${where}: ${field}`);
-        // The service account token is the only volume (added by Kubernetes), but for the node agent's PM
-        // directory, a hostPath mounted at its own path (what the test harness can give a process).
-        assert.deepEqual(pod.volumes, pmAgent ? [PM_VOLUME] : undefined, `${where}: volumes`);
+        // The service account token is the only volume (added by Kubernetes), but for the node agent's PM and XDT
+        // segment directories, hostPaths mounted at their own path (what the test harness can give a process).
+        const hostPaths = agent ? [...(pm ? [PM_VOLUME] : []), ...(shm ? [SHM_VOLUME] : [])] : [];
+        assert.deepEqual(pod.volumes, hostPaths.length > 0 ? hostPaths : undefined, `${where}: volumes`);
+        // Exactly the directory init containers the enabled features need, and only in the agent.
+        const inits = agent ? [...(pm ? ['pm-dir'] : []), ...(shm ? ['xdt-shm-dir'] : [])] : [];
+        assert.deepEqual((pod.initContainers ?? []).map((c: Obj) => c.name), inits, `${where}: init containers`);
         for (const c of containersOf(w)) {
           const sc = c.securityContext ?? {};
           const at = `${where}/${c.name}`;
           assert.equal(sc.allowPrivilegeEscalation, false, `${at}: allowPrivilegeEscalation`);
           assert.notEqual(sc.privileged, true, `${at}: privileged`);
-          // The PM directory's init container runs as root (kubelet creates the hostPath root-owned), with nothing else.
-          const root = pmAgent && c.name === 'pm-dir';
+          // The directory init containers run as root (kubelet creates a hostPath root-owned), with nothing else:
+          // no capability (no CHOWN: the agent creates its own XDT directory), so they can only chmod what root owns.
+          const root = agent && inits.includes(c.name);
           assert.equal(sc.runAsNonRoot !== false, !root, `${at}: runAsNonRoot`);
           assert.equal(sc.runAsUser === 0, root, `${at}: runAsUser`);
           assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${at}: drop ALL`);
           assert.equal(sc.capabilities?.add, undefined, `${at}: no added capabilities`);
           assert.equal(sc.readOnlyRootFilesystem, true, `${at}: readOnlyRootFilesystem`);
-          assert.deepEqual(c.volumeMounts, pmAgent ? PM_MOUNT : undefined, `${at}: volumeMounts`);
+          // Each init container mounts its own directory only; the agent both.
+          const mounts = !agent ? [] : c.name === 'pm-dir' ? [PM_MOUNT] : c.name === 'xdt-shm-dir' ? [SHM_MOUNT] : [...(pm ? [PM_MOUNT] : []), ...(shm ? [SHM_MOUNT] : [])];
+          assert.deepEqual(c.volumeMounts, mounts.length > 0 ? mounts : undefined, `${at}: volumeMounts`);
           for (const p of c.ports ?? []) assert.equal(p.hostPort !== undefined, hostPortAgent && p.name === 'grpc', `${at}: hostPort of ${p.name}`);
           for (const kind of ['requests', 'limits']) {
             for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource], `${at}: resources.${kind}.${resource}`);
@@ -258,7 +271,7 @@ describe('helm template', () => {
     assert.deepEqual(grpcPort(defaults), { name: 'grpc', containerPort: 9095, hostPort: 9095, protocol: 'TCP' });
     assert.deepEqual(pick(operatorEnv(defaults), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/dev/shm/sluice-pm', SLUICE_OPERATOR_PM_PORT: '9095', SLUICE_OPERATOR_NODE_AGENT_PORT: '9095' });
     const init = workloadOf(defaults, 'node-agent').spec.template.spec.initContainers;
-    assert.deepEqual(init.map((c: Obj) => [c.name, c.command.at(-1)]), [['pm-dir', '/dev/shm/sluice-pm']]);
+    assert.deepEqual(init.map((c: Obj) => [c.name, c.command.at(-1)]), [['pm-dir', '/dev/shm/sluice-pm'], ['xdt-shm-dir', '/dev/shm/sluice-xdt-k8s']]);
 
     const custom = await render('--set', 'pm.mode=dax', '--set', 'pm.hostPath=/mnt/pmem0/sluice', '--set', 'pm.port=9200', '--set', 'pm.initDirectory=false');
     assert.deepEqual(pick(agentEnv(custom), AGENT_KEYS), {
@@ -269,7 +282,7 @@ describe('helm template', () => {
     });
     assert.deepEqual(grpcPort(custom), { name: 'grpc', containerPort: 9200, hostPort: 9200, protocol: 'TCP' });
     assert.deepEqual(pick(operatorEnv(custom), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: '/mnt/pmem0/sluice', SLUICE_OPERATOR_PM_PORT: '9200', SLUICE_OPERATOR_NODE_AGENT_PORT: '9200' });
-    assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.initContainers, undefined, 'initDirectory=false: the directory is prepared by the admin');
+    assert.deepEqual(workloadOf(custom, 'node-agent').spec.template.spec.initContainers.map((c: Obj) => c.name), ['xdt-shm-dir'], 'pm.initDirectory=false: the PM directory is prepared by the admin');
     assert.equal(workloadOf(custom, 'node-agent').spec.template.spec.volumes[0].hostPath.path, '/mnt/pmem0/sluice');
 
     // Off: the agent still answers GetNodePm (mode off), with no volume or init container; functions get no PM. The
@@ -278,8 +291,8 @@ describe('helm template', () => {
     assert.deepEqual(pick(agentEnv(off), AGENT_KEYS), { SLUICE_NODE_AGENT_GRPC_PORT: '9095', SLUICE_NODE_AGENT_PM_MODE: 'off', SLUICE_NODE_AGENT_PM_DIR: undefined, SLUICE_NODE_AGENT_PM_STATE_FILE: undefined });
     assert.deepEqual(grpcPort(off), { name: 'grpc', containerPort: 9095, hostPort: 9095, protocol: 'TCP' });
     assert.deepEqual(pick(operatorEnv(off), OPERATOR_KEYS), { SLUICE_OPERATOR_PM_HOST_PATH: undefined, SLUICE_OPERATOR_PM_PORT: undefined, SLUICE_OPERATOR_NODE_AGENT_PORT: '9095' });
-    assert.equal(workloadOf(off, 'node-agent').spec.template.spec.initContainers, undefined);
-    assert.equal(workloadOf(off, 'node-agent').spec.template.spec.volumes, undefined);
+    assert.deepEqual(workloadOf(off, 'node-agent').spec.template.spec.initContainers.map((c: Obj) => c.name), ['xdt-shm-dir'], 'the XDT directory only');
+    assert.deepEqual(workloadOf(off, 'node-agent').spec.template.spec.volumes.map((v: Obj) => v.name), ['sluice-xdt-shm']);
     // Both off: no hostPort at all (a release namespace enforcing PodSecurity baseline); no reports.
     const bothOff = await render('--set', 'pm.enabled=false', '--set', 'flows.enabled=false', '--set', 'pm.port=9300');
     assert.deepEqual(grpcPort(bothOff), { name: 'grpc', containerPort: 9300, protocol: 'TCP' }, 'the scheduler still asks at the pod IP');
@@ -299,6 +312,50 @@ describe('helm template', () => {
     await assert.rejects(render('--set', 'pm.mode=fast'), /mode/);
     await assert.rejects(render('--set', 'pm.port=http'), /port/);
     await assert.rejects(render('--set', 'pm.size=1Gi'), /additional properties 'size' not allowed/);
+  });
+
+  test('xdt.shm values: the agent owns <hostPath>/<node>, the operator gives the queue-proxy sidecars the hostPath and the agent\'s uid', async () => {
+    const agent = (objects: Obj[]) => workloadOf(objects, 'node-agent').spec.template.spec;
+    const agentEnv = (objects: Obj[]) => Object.fromEntries(agent(objects).containers[0].env.map((e: Obj) => [e.name, e.value]));
+    const operatorEnv = (objects: Obj[]) => Object.fromEntries(workloadOf(objects, 'operator').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    const pick = (env: Record<string, string>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, env[k]]));
+    const OPERATOR_KEYS = ['SLUICE_OPERATOR_XDT_SHM_HOST_PATH', 'SLUICE_OPERATOR_XDT_SHM_UID'];
+    const shmInit = (objects: Obj[]) => (agent(objects).initContainers ?? []).find((c: Obj) => c.name === 'xdt-shm-dir');
+
+    assert.equal(agentEnv(defaults).SLUICE_NODE_AGENT_XDT_SHM_DIR, '/dev/shm/sluice-xdt-k8s/$(SLUICE_NODE_AGENT_NAME)');
+    assert.deepEqual(pick(operatorEnv(defaults), OPERATOR_KEYS), { SLUICE_OPERATOR_XDT_SHM_HOST_PATH: '/dev/shm/sluice-xdt-k8s', SLUICE_OPERATOR_XDT_SHM_UID: '65532' });
+    // The init container makes the hostPath 1733 (root cannot chown without CAP_CHOWN; the agent creates its 0700 directory in it).
+    assert.deepEqual(shmInit(defaults).command.slice(-1), ['/dev/shm/sluice-xdt-k8s']);
+    assert.match(shmInit(defaults).command[2], /chmodSync\(dir, 0o1733\)/);
+
+    const custom = await render('--set', 'xdt.shm.hostPath=/run/sluice-xdt', '--set', 'xdt.shm.initDirectory=false', '--set', 'nodeAgent.podSecurityContext.runAsUser=1000');
+    assert.equal(agentEnv(custom).SLUICE_NODE_AGENT_XDT_SHM_DIR, '/run/sluice-xdt/$(SLUICE_NODE_AGENT_NAME)');
+    assert.deepEqual(pick(operatorEnv(custom), OPERATOR_KEYS), { SLUICE_OPERATOR_XDT_SHM_HOST_PATH: '/run/sluice-xdt', SLUICE_OPERATOR_XDT_SHM_UID: '1000' }, 'the sidecars run as the agent\'s uid');
+    assert.equal(shmInit(custom), undefined, 'initDirectory=false: the directory is prepared by the admin');
+    assert.deepEqual(agent(custom).volumes.find((v: Obj) => v.name === 'sluice-xdt-shm').hostPath, { path: '/run/sluice-xdt', type: 'DirectoryOrCreate' });
+    // The container-level runAsUser wins over the pod's, as in Kubernetes.
+    const containerUid = await render('--set', 'nodeAgent.podSecurityContext.runAsUser=1000', '--set', 'nodeAgent.containerSecurityContext.runAsUser=2000');
+    assert.equal(operatorEnv(containerUid).SLUICE_OPERATOR_XDT_SHM_UID, '2000');
+
+    // Off (PodSecurity baseline/restricted namespaces): no volume, no init container, no setting anywhere.
+    const off = await render('--set', 'xdt.shm.enabled=false');
+    assert.equal(agentEnv(off).SLUICE_NODE_AGENT_XDT_SHM_DIR, undefined);
+    assert.deepEqual(pick(operatorEnv(off), OPERATOR_KEYS), { SLUICE_OPERATOR_XDT_SHM_HOST_PATH: undefined, SLUICE_OPERATOR_XDT_SHM_UID: undefined });
+    assert.equal(shmInit(off), undefined);
+    assert.deepEqual(agent(off).volumes.map((v: Obj) => v.name), ['sluice-pm']);
+    // nodeAgent.config still wins (e.g. the sweep age).
+    assert.equal(agentEnv(await render('--set', 'nodeAgent.config.xdt-shm-sweep-age=30m')).SLUICE_NODE_AGENT_XDT_SHM_SWEEP_AGE, '30m');
+
+    // Never inside the PM directory (every user container mounts it), nor around it; apart is fine, and so is PM off.
+    await assert.rejects(render('--set', 'xdt.shm.hostPath=/dev/shm/sluice-pm/xdt'), /xdt\.shm\.hostPath \(\/dev\/shm\/sluice-pm\/xdt\) and pm\.hostPath \(\/dev\/shm\/sluice-pm\) overlap/);
+    await assert.rejects(render('--set', 'xdt.shm.hostPath=/dev/shm', '--set', 'pm.hostPath=/dev/shm/sluice-pm'), /overlap/);
+    await assert.rejects(render('--set', 'xdt.shm.hostPath=/dev/shm/sluice-pm'), /overlap/);
+    await render('--set', 'xdt.shm.hostPath=/dev/shm/sluice-pm-xdt');
+    await render('--set', 'xdt.shm.hostPath=/dev/shm/sluice-pm/xdt', '--set', 'pm.enabled=false');
+    await assert.rejects(render('--set', 'xdt.shm.hostPath=dev/shm/x'), /hostPath/);
+    await assert.rejects(render('--set', 'xdt.shm.hostPath=/dev/shm/x/'), /hostPath/);
+    await assert.rejects(render('--set', 'xdt.shm.enabled=yes'), /enabled/);
+    await assert.rejects(render('--set', 'xdt.shm.size=1Gi'), /additional properties 'size' not allowed/);
   });
 
   test('probes hit the admin/metrics paths each component serves, on its named ports', () => {
@@ -625,6 +682,22 @@ describe('component env', () => {
     assert.deepEqual([pm.mode, pm.dir, pm.stateFile], ['auto', `/dev/shm/sluice-pm/${NODE}`, `/dev/shm/sluice-pm/.state/${NODE}.json`]);
     expect('operator', { pmHostPath: '/dev/shm/sluice-pm', pmPort: 9095, nodeAgentPort: 9095 });
     expect('node-agent', { flowHalfLifeMs: 60_000 });
+    expect('operator', { xdtShmHostPath: '/dev/shm/sluice-xdt-k8s', xdtShmUid: 65532 });
+    expect('node-agent', { xdtShmDir: `/dev/shm/sluice-xdt-k8s/${NODE}`, xdtShmSweepAgeMs: 600_000 });
+    // The pod the operator builds from that config: its queue-proxy, once kubelet expands $(NODE_NAME), names the very
+    // directory this node's agent creates, inside a volume of the agent's hostPath; its user container sees none of it.
+    const fn = parseFunctionDefinition({ apiVersion: 'sluice.dev/v1alpha1', kind: 'Function', metadata: { name: 'xdt', namespace: 'default' }, spec: { container: { image: 'x' } } }, 'test');
+    const template = desiredDeployment({ uid: 'u', definition: fn }, configs.operator).spec!.template;
+    const fnPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'xdt-1', namespace: 'default', uid: 'u-2' }, spec: { ...template.spec, nodeName: NODE } } as Pod;
+    const [user, qp] = template.spec!.containers;
+    const resolved = resolveEnv({ pod: fnPod, container: fnPod.spec.containers[1], podIPs: ['10.244.1.9'], hostIPs: ['10.244.1.1'], services: [], configMaps: new Map(), secrets: new Map([['sluice-xdt-key', { metadata: { name: 'sluice-xdt-key' }, data: { key: 'a2V5' } }]]), nodeAllocatable: { cpu: '4', memory: '8Gi' } });
+    assert.ok(resolved.ok, resolved.ok ? '' : resolved.error);
+    assert.equal(resolved.env.get('SLUICE_QUEUE_PROXY_XDT_SHM_DIR'), configs['node-agent'].xdtShmDir);
+    const agentVolume = workloadOf(defaults, 'node-agent').spec.template.spec.volumes.find((v: Obj) => v.name === 'sluice-xdt-shm');
+    assert.deepEqual(template.spec!.volumes?.find((v) => v.name === 'sluice-xdt-shm')?.hostPath, agentVolume.hostPath);
+    assert.deepEqual(qp.volumeMounts, [{ name: 'sluice-xdt-shm', mountPath: agentVolume.hostPath.path }]);
+    assert.equal(user.volumeMounts?.some((m) => m.name === 'sluice-xdt-shm'), false);
+    assert.equal(qp.securityContext?.runAsUser, 65532, "the agent's uid");
   });
 
   test('the components also start with the Service link variables kubelet adds to every pod of the namespace', () => {

@@ -1,5 +1,6 @@
 // The cluster the Kubernetes e2e suite runs on: a real control plane with two virtual-kubelet nodes on this machine
 // (test infrastructure, e2e/control-plane and node-agent/virtual-kubelet), or any cluster named by SLUICE_E2E_KUBECONFIG.
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -258,4 +259,59 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     sum = (sum ?? 0) + Number(m[4]);
   }
   return sum;
+}
+
+/** A Function manifest for an example image (`sluice/example-<example>`) in namespace default, with extra spec lines. */
+export function functionYaml(name: string, example: string, spec = ''): string {
+  return [
+    'apiVersion: sluice.dev/v1alpha1',
+    'kind: Function',
+    'metadata:',
+    `  name: ${name}`,
+    '  namespace: default',
+    'spec:',
+    '  container:',
+    `    image: sluice/example-${example}:0.1.0`,
+    '    readinessPath: /healthz',
+    spec,
+  ].join('\n');
+}
+
+/**
+ * The scaffold of a suite that installs its own release: a cluster started before the tests, the state dumped
+ * after a failure, and the release uninstalled at the end unless the cluster is this machine's harness (it is
+ * thrown away whole).
+ */
+export function installingSuite(options: { release: string; namespace: string; harness: boolean }): {
+  readonly cluster: E2eCluster;
+  guarded(body: () => Promise<void>): Promise<void>;
+  json<T = unknown>(...args: string[]): Promise<T>;
+  /** Call once the release is installed, so it is uninstalled at the end. */
+  installed(): void;
+} {
+  let cluster: E2eCluster | undefined;
+  let installed = false;
+  const failures = failureRecorder();
+  before(async () => {
+    cluster = await startE2eCluster();
+    step(`cluster: ${cluster.description}`);
+  });
+  after(async () => {
+    if (failures.failed && cluster) console.log(await cluster.dumpState());
+    if (installed && !options.harness) await cluster?.helm('uninstall', options.release, '-n', options.namespace, '--wait', '--timeout', '120s').catch(() => undefined);
+    await cluster?.stop();
+  });
+  return {
+    get cluster() {
+      if (!cluster) throw new Error('the cluster is not started yet');
+      return cluster;
+    },
+    guarded: failures.guarded,
+    async json<T = unknown>(...args: string[]): Promise<T> {
+      return JSON.parse(await this.cluster.kubectl(...args, '-o', 'json')) as T;
+    },
+    installed() {
+      installed = true;
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startE2eCluster, type E2eCluster, failureRecorder, step, metricValue } from './cluster.js';
+import { startE2eCluster, type E2eCluster, failureRecorder, step, metricValue, functionYaml } from './cluster.js';
 import { CLIENT_OPTIONS, grpc, loadNodeAgentProto } from '../../lib/grpc.js';
 import { until } from '../../lib/testing/until.js';
 import type { NodeFlows__Output } from '../../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
@@ -25,21 +25,6 @@ async function json<T = any>(...args: string[]): Promise<T> {
 async function replicas(fn: string): Promise<number> {
   const d = await json('get', 'deployment', `${fn}-sluice`, '-n', 'default');
   return d.spec.replicas ?? 1;
-}
-
-function functionYaml(name: string, example: string, spec = ''): string {
-  return [
-    'apiVersion: sluice.dev/v1alpha1',
-    'kind: Function',
-    'metadata:',
-    `  name: ${name}`,
-    '  namespace: default',
-    'spec:',
-    '  container:',
-    `    image: sluice/example-${example}:0.1.0`,
-    '    readinessPath: /healthz',
-    spec,
-  ].join('\n');
 }
 
 /** A node agent's /metrics: directly on the harness (pod IPs are local addresses), through the API server's pod proxy elsewhere. */

@@ -4,11 +4,11 @@
 // admissions, the device I/O and the function's learnt profile; GetNodePm (what the scheduler asks) shows it too.
 // On the local harness (real control plane + virtual kubelets) or on any cluster (SLUICE_E2E_KUBECONFIG).
 /* eslint-disable @typescript-eslint/no-explicit-any -- the objects come from `kubectl -o json`, checked field by field */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_OPTIONS, grpc, loadNodeAgentProto, loadPmProto } from '../../lib/grpc.js';
 import { until } from '../../lib/testing/until.js';
-import { startE2eCluster, type E2eCluster, failureRecorder, step, metricValue } from './cluster.js';
+import { step, metricValue, installingSuite } from './cluster.js';
 import type { NodePm__Output } from '../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { PmInfo__Output } from '../../protos/generated/sluice/pm/v1/PmInfo.js';
 
@@ -23,32 +23,14 @@ const CONCURRENT = 6;
 /** On the harness pod and node IPs are local addresses: the test talks to the agents directly. */
 const harness = !process.env.SLUICE_E2E_KUBECONFIG;
 
-let cluster: E2eCluster;
-const failures = failureRecorder();
-const guarded = failures.guarded;
-let installed = false;
-
-
-async function json<T = any>(...args: string[]): Promise<T> {
-  return JSON.parse(await cluster.kubectl(...args, '-o', 'json')) as T;
-}
-
-
-before(async () => {
-  cluster = await startE2eCluster();
-  step(`cluster: ${cluster.description}`);
-});
-
-after(async () => {
-  if (failures.failed && cluster) console.log(await cluster.dumpState());
-  if (installed && !harness) await cluster.helm('uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '120s').catch(() => undefined);
-  await cluster?.stop();
-});
+const suite = installingSuite({ release: RELEASE, namespace: NAMESPACE, harness });
+const { guarded } = suite;
+const json = <T = any>(...args: string[]): Promise<T> => suite.json<T>(...args);
 
 /** The node agent's /metrics: directly on the harness, through the API server's pod proxy elsewhere. */
 async function agentMetrics(agent: any): Promise<string> {
   if (harness) return (await fetch(`http://${agent.status.podIP}:9090/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-  return cluster.kubectl('get', '--raw', `/api/v1/namespaces/${NAMESPACE}/pods/http:${agent.metadata.name}:9090/proxy/metrics`);
+  return suite.cluster.kubectl('get', '--raw', `/api/v1/namespaces/${NAMESPACE}/pods/http:${agent.metadata.name}:9090/proxy/metrics`);
 }
 
 function unary<Res>(fn: (deadline: { deadline: number }, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void): Promise<Res> {
@@ -56,19 +38,19 @@ function unary<Res>(fn: (deadline: { deadline: number }, cb: (err: grpc.ServiceE
 }
 
 async function invoke(query: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${await cluster.activatorUrl()}/fn/default/pm/${query}`, { signal: AbortSignal.timeout(120_000) });
+  const res = await fetch(`${await suite.cluster.activatorUrl()}/fn/default/pm/${query}`, { signal: AbortSignal.timeout(120_000) });
   return { status: res.status, body: await res.text() };
 }
 
 test('PM on Kubernetes: a PM-writing function is admitted and profiled by its node agent', { timeout: 420_000 }, () =>
   guarded(async () => {
     step(`helm install (PM on, writer limit ${WRITER_LIMIT})`);
-    await cluster.helm(
-      'install', RELEASE, cluster.chartPath, '-n', NAMESPACE, '--create-namespace', '-f', cluster.valuesFile, ...cluster.helmInstallArgs,
+    await suite.cluster.helm(
+      'install', RELEASE, suite.cluster.chartPath, '-n', NAMESPACE, '--create-namespace', '-f', suite.cluster.valuesFile, ...suite.cluster.helmInstallArgs,
       '--set', `nodeAgent.config.pm-writer-limit=${WRITER_LIMIT}`,
       '--wait', '--timeout', '240s',
     );
-    installed = true;
+    suite.installed();
     const ds = await json('get', 'daemonset', 'sluice-node-agent', '-n', NAMESPACE);
     assert.equal(ds.status.numberReady, ds.status.desiredNumberScheduled, 'a node agent on every node');
     const agents = (await json('get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=node-agent')).items;
@@ -76,7 +58,7 @@ test('PM on Kubernetes: a PM-writing function is admitted and profiled by its no
     step(`node agents: ${agents.map((a: any) => `${a.spec.nodeName} pod ${a.status.podIP} host ${a.status.hostIP}`).join(', ')}; PM in ${hostPath}`);
 
     step('kubectl apply Function pm (examples/pm)');
-    await cluster.kubectlApply(
+    await suite.cluster.kubectlApply(
       [
         'apiVersion: sluice.dev/v1alpha1',
         'kind: Function',
@@ -94,7 +76,7 @@ test('PM on Kubernetes: a PM-writing function is admitted and profiled by its no
         '    maxScale: 1',
       ].join('\n'),
     );
-    await cluster.kubectl('wait', '--for=condition=Ready', 'function/pm', '-n', 'default', '--timeout=120s');
+    await suite.cluster.kubectl('wait', '--for=condition=Ready', 'function/pm', '-n', 'default', '--timeout=120s');
     const [pod] = (await json('get', 'pods', '-n', 'default', '-l', 'sluice.dev/function=pm')).items;
     const node = pod.spec.nodeName;
     const agent = agents.find((a: any) => a.spec.nodeName === node);
@@ -170,5 +152,5 @@ test('PM on Kubernetes: a PM-writing function is admitted and profiled by its no
         client.close();
       }
     }
-    await cluster.kubectl('delete', 'function', 'pm', '-n', 'default', '--wait=true');
+    await suite.cluster.kubectl('delete', 'function', 'pm', '-n', 'default', '--wait=true');
   }));

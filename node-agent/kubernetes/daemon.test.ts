@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { CLIENT_OPTIONS, grpc, loadFlowProto, loadNodeAgentProto } from '../../lib/grpc.js';
 import { silentLogger } from '../../lib/logger.js';
-import { DEFAULT_DAEMON_GRPC_PORT, loadDaemonConfig } from './config.js';
+import { DEFAULT_DAEMON_GRPC_PORT, DEFAULT_SHM_SWEEP_AGE_MS, loadDaemonConfig } from './config.js';
 import { instancesByFunction, startDaemon } from './daemon.js';
 import type { FlowProfileClient } from '../../protos/generated/sluice/flow/v1/FlowProfile.js';
 import type { NodeAgentClient } from '../../protos/generated/sluice/nodeagent/v1/NodeAgent.js';
@@ -39,6 +42,11 @@ test('loadDaemonConfig: the node, the gRPC port and the PM keys of the local nod
   assert.equal(loadDaemonConfig({ name: 'n' }).flowHalfLifeMs, 60_000);
   assert.equal(loadDaemonConfig({ name: 'n', 'flow-half-life': '2m' }).flowHalfLifeMs, 120_000);
   assert.equal(loadDaemonConfig({ name: 'n' }).pm.mode, 'auto');
+  // The same-node fast path's directory: off unless the chart names it; leaked segments swept after 10 min.
+  assert.deepEqual([loadDaemonConfig({ name: 'n' }).xdtShmDir, loadDaemonConfig({ name: 'n' }).xdtShmSweepAgeMs], ['', DEFAULT_SHM_SWEEP_AGE_MS]);
+  assert.equal(DEFAULT_SHM_SWEEP_AGE_MS, 600_000);
+  const shm = loadDaemonConfig({ name: 'node-1', 'xdt-shm-dir': '/dev/shm/sluice-xdt-k8s/node-1', 'xdt-shm-sweep-age': '2m' });
+  assert.deepEqual([shm.xdtShmDir, shm.xdtShmSweepAgeMs], ['/dev/shm/sluice-xdt-k8s/node-1', 120_000]);
   const rows: Array<[Record<string, string>, RegExp]> = [
     [{}, /name is required on Kubernetes/],
     [{ name: 'n', 'grpc-port': '70000' }, /grpc-port = 70000/],
@@ -46,6 +54,8 @@ test('loadDaemonConfig: the node, the gRPC port and the PM keys of the local nod
     [{ name: 'n', 'pm-writer-limit': '0' }, /pm-writer-limit = 0/],
     [{ name: 'n', 'index': '2' }, /unknown config key "index"/],
     [{ name: 'n', 'flow-half-life': '999ms' }, /flow-half-life = 999ms, must be a duration in \[1s; 24h\]/],
+    [{ name: 'n', 'xdt-shm-dir': 'dev/shm/x' }, /xdt-shm-dir = dev\/shm\/x, must be an absolute path/],
+    [{ name: 'n', 'xdt-shm-sweep-age': '1s' }, /xdt-shm-sweep-age = 1s, must be a duration in \[10s; 24h\]/],
   ];
   for (const [raw, want] of rows) assert.throws(() => loadDaemonConfig(raw), want);
 });
@@ -149,4 +159,40 @@ test('the DaemonSet agent keeps the flow table its consumer queue-proxies report
   assert.match(metrics, /^sluice_node_agent_xdt_flow_bytes_total\{namespace="default",function="xdt-consumer",path="tcp"\} 20000000$/m);
   assert.match(metrics, /^sluice_node_agent_xdt_flow_bytes_total\{namespace="default",function="xdt-consumer",path="shm"\} 1000$/m);
   assert.match(metrics, /^sluice_node_agent_xdt_link_cost_seconds_per_gib\{from_node="node-b"\} 10\.73741824$/m);
+});
+
+test('with xdt-shm-dir the DaemonSet agent makes the node segment directory its own, keeps live segments and sweeps leaked ones', { timeout: 30_000 }, async (t) => {
+  const api = await fakeApiServer();
+  t.after(() => api.close());
+  const hostPath = mkdtempSync(path.join(os.tmpdir(), 'sluice-xdt-k8s-'));
+  t.after(() => rmSync(hostPath, { recursive: true, force: true }));
+  const dir = path.join(hostPath, 'node-a');
+  const base = { name: 'node-a', host: '127.0.0.1', 'metrics-port': '0', 'grpc-port': '0', 'pm-mode': 'off', 'xdt-shm-dir': dir };
+  const first = await startDaemon(loadDaemonConfig(base), { kubeConfig: api.kubeConfig, logger: silentLogger() });
+  assert.equal(first.xdtShmDir, dir);
+  assert.equal(statSync(dir).mode & 0o7777, 0o700);
+  await first.close();
+
+  // Restarted with the node's queue-proxies still running: a live segment stays, one a dead consumer left goes.
+  const live = `x-${'1'.repeat(32)}`;
+  const leaked = `x-${'2'.repeat(32)}`;
+  writeFileSync(path.join(dir, live), '');
+  writeFileSync(path.join(dir, leaked), '');
+  const old = Date.now() / 1000 - 3600;
+  utimesSync(path.join(dir, leaked), old, old);
+  const daemon = await startDaemon(loadDaemonConfig(base), { kubeConfig: api.kubeConfig, logger: silentLogger() });
+  t.after(() => daemon.close());
+  await daemon.shmSwept;
+  assert.deepEqual(readdirSync(dir), [live]);
+  const metrics = await (await fetch(`http://127.0.0.1:${daemon.metricsPort}/metrics`)).text();
+  assert.match(metrics, /^sluice_node_agent_xdt_shm_segments_swept_total\{node="node-a"\} 1$/m);
+
+  // A directory it cannot make its own leaves the fast path off on the node, not the agent down.
+  writeFileSync(path.join(hostPath, 'node-b'), '');
+  const other = await startDaemon(loadDaemonConfig({ ...base, name: 'node-b', 'xdt-shm-dir': path.join(hostPath, 'node-b') }), { kubeConfig: api.kubeConfig, logger: silentLogger() });
+  t.after(() => other.close());
+  assert.equal(other.xdtShmDir, undefined);
+  const off = await startDaemon(loadDaemonConfig({ ...base, name: 'node-c', 'xdt-shm-dir': '' }), { kubeConfig: api.kubeConfig, logger: silentLogger() });
+  t.after(() => off.close());
+  assert.equal(off.xdtShmDir, undefined);
 });

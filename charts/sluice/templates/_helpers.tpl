@@ -135,8 +135,8 @@ metadata:
 
 {{/*
 Pod-level fields shared by every component; dict root, component, values. No volumes: the only one
-a pod gets is the service account token Kubernetes projects itself (and, with pm.enabled, the node
-agent's PM hostPath, templates/node-agent.yaml).
+a pod gets is the service account token Kubernetes projects itself (and, with pm.enabled and xdt.shm.enabled, the node
+agent's PM and XDT segment hostPaths, templates/node-agent.yaml).
 */}}
 {{- define "sluice.podSpecCommon" -}}
 serviceAccountName: {{ include "sluice.name" .component }}
@@ -166,6 +166,47 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The uid the node agent runs as (its container's runAsUser, else its pod's, else the images' USER 65532): the owner of
+the node's XDT segment directory (mode 0700), which the operator therefore gives the queue-proxy sidecars too
+(xdt-shm-uid). Takes the root context.
+*/}}
+{{- define "sluice.nodeAgentUid" -}}
+{{- $values := .Values.nodeAgent -}}
+{{- $pod := mergeOverwrite (deepCopy .Values.podSecurityContext) (deepCopy ($values.podSecurityContext | default (dict))) -}}
+{{- $container := mergeOverwrite (deepCopy .Values.containerSecurityContext) (deepCopy ($values.containerSecurityContext | default (dict))) -}}
+{{- include "sluice.settingValue" ($container.runAsUser | default $pod.runAsUser | default 65532) -}}
+{{- end -}}
+
+{{/*
+Fails the render when the XDT segment directory (mounted into queue-proxies only) and the PM directory (mounted into
+every user container) overlap: user code would see the segments. Takes the root context.
+*/}}
+{{- define "sluice.checkHostPaths" -}}
+{{- if and .Values.pm.enabled .Values.xdt.shm.enabled -}}
+{{- $pm := printf "%s/" (.Values.pm.hostPath | trimSuffix "/") -}}
+{{- $shm := printf "%s/" (.Values.xdt.shm.hostPath | trimSuffix "/") -}}
+{{- if or (hasPrefix $pm $shm) (hasPrefix $shm $pm) -}}
+{{- fail (printf "xdt.shm.hostPath (%s) and pm.hostPath (%s) overlap: every user container mounts pm.hostPath, so XDT segments there would be readable by user code; keep them apart" .Values.xdt.shm.hostPath .Values.pm.hostPath) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The security context of the node agent's directory init containers (pm-dir, xdt-shm-dir): root, because kubelet
+creates a hostPath root-owned, with every capability dropped (it can only chmod what root owns), no escalation.
+*/}}
+{{- define "sluice.rootInitSecurityContext" -}}
+runAsUser: 0
+runAsGroup: 0
+runAsNonRoot: false
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
 {{- end -}}
 
 {{/* Container fields shared by every component; dict root, component, values. */}}
