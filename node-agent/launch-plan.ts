@@ -4,12 +4,8 @@ import { formatDurationMs } from '../lib/config.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-spec.js';
 import type { FunctionDefinition } from '../lib/function-spec.js';
 import { SluiceError } from '../lib/errors.js';
-
-/** Fixed per-instance ports of the queue-proxy (each instance has its own IP, so they never clash). */
-export const QUEUE_PROXY_TRAFFIC_PORT = 8012;
-export const QUEUE_PROXY_ADMIN_PORT = 8022;
-export const QUEUE_PROXY_METRICS_PORT = 9091;
-export const QUEUE_PROXY_XDT_PORT = 8013;
+import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName } from '../lib/queue-proxy-launch.js';
+export { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName };
 
 export interface ProcessPlan {
   command: string;
@@ -158,10 +154,6 @@ export function xdtSettingsFromEnv(env: NodeJS.ProcessEnv): Record<string, strin
   return out;
 }
 
-/** "bind-address" → "SLUICE_QUEUE_PROXY_BIND_ADDRESS". */
-export function queueProxyEnvName(key: string): string {
-  return `SLUICE_QUEUE_PROXY_${key.toUpperCase().replaceAll('-', '_')}`;
-}
 
 export type SpareInput = Pick<LaunchInput, 'queueProxyScript' | 'logDir' | 'workDir' | 'baseEnv' | 'nodeBinary'>;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1Container } from '@kubernetes/client-node';
 import { parseFunctionDefinition } from '../lib/function-spec.js';
 import { childName } from '../lib/kubernetes/function-resource.js';
-import { queueProxyEnvName } from '../node-agent/launch-plan.js';
+import { queueProxyEnvName } from '../lib/queue-proxy-launch.js';
 import { desiredDeployment, desiredService, functionUrl, XDT_SHM_VOLUME, type DesiredConfig } from './desired.js';
 
 const CONFIG: DesiredConfig = {

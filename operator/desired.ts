@@ -2,7 +2,7 @@
 import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V1Volume } from '@kubernetes/client-node';
 import { FUNCTION_DEFAULTS, type FunctionDefinition } from '../lib/function-spec.js';
 import { childName, GROUP, selectorLabels, VERSION } from '../lib/kubernetes/function-resource.js';
-import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName } from '../node-agent/launch-plan.js';
+import { QUEUE_PROXY_ADMIN_PORT, QUEUE_PROXY_METRICS_PORT, QUEUE_PROXY_TRAFFIC_PORT, QUEUE_PROXY_XDT_PORT, queueProxyEnvName } from '../lib/queue-proxy-launch.js';
 
 export interface DesiredConfig {
   queueProxyImage: string;

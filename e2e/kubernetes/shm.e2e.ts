@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../../lib/testing/until.js';
-import { isSegmentName } from '../../queue-proxy/xdt/shm.js';
+import { isSegmentName } from '../../lib/xdt/segment-name.js';
 import { step, metricValue, installingSuite, functionYaml } from './cluster.js';
 
 const NAMESPACE = 'sluice-system';

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../lib/logger.js';
-import { isSegmentName } from '../../queue-proxy/xdt/shm.js';
+import { isSegmentName } from '../../lib/xdt/segment-name.js';
 
 /** The sweeps run this often at most (and at least twice per age, so a leak lives under 1.5 × the age). */
 const MAX_SWEEP_INTERVAL_MS = 60_000;

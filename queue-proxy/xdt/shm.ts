@@ -20,6 +20,8 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SluiceError } from '../../lib/errors.js';
 import type { IncomingEvent } from '../../lib/xdt/client.js';
+import { isSegmentName, segmentName } from '../../lib/xdt/segment-name.js';
+export { isSegmentName };
 
 export interface ShmOptions {
   /** The node's shared-memory directory (the node agent creates it); every queue-proxy of the node uses the same. */
@@ -36,11 +38,6 @@ export const DEFAULT_SHM_BUDGET_BYTES = 256 * 2 ** 20;
 /** Bytes per read of a segment: large reads, few syscalls (tmpfs copies at memory speed). */
 const SEGMENT_READ_BYTES = 2 ** 20;
 
-const SEGMENT_NAME = /^x-[0-9a-f]{32}$/;
-
-export function isSegmentName(name: string): boolean {
-  return SEGMENT_NAME.test(name);
-}
 
 export interface ShmChoice {
   /** The consumer named a segment. */
@@ -72,7 +69,7 @@ export interface ConsumerSegment {
 
 /** Consumer: a new empty segment file, only its owner may open it. */
 export async function createSegment(dir: string): Promise<ConsumerSegment> {
-  const name = `x-${randomBytes(16).toString('hex')}`;
+  const name = segmentName(randomBytes(16));
   const file = path.join(dir, name);
   const handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   return { name, path: file, handle };
