@@ -25,7 +25,7 @@
 // `speedup` = makespan p50 off / on (the target), and `fast_path_speedup` = p50 on-tcp / on with `fast_path_cpu_ratio`
 // = shuffle CPU on-tcp / on (informational: what the shared-memory path is worth once locality keeps objects on
 // their node).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DIST_DIR } from '../cli/components.js';
@@ -37,7 +37,6 @@ import {
   accountRound,
   caseName,
   decisionsSince,
-  hostCpuBusy,
   linkUtilization,
   localityDecisions,
   localitySettings,
@@ -46,7 +45,6 @@ import {
   describePulls,
   modesAtRate,
   MODES,
-  parseHostCpu,
   NODES,
   pullShares,
   pullsSince,
@@ -66,7 +64,8 @@ import {
 } from './locality/shuffle.js';
 import type { BenchTarget } from './record.js';
 import type { Suite, SuiteContext } from './suite.js';
-import { cpuMsByRole, cpuMsSince, processRoles, treeCpuMs } from './locality/process-tree.js';
+import { measureHostLoad } from './host-load.js';
+import { cpuMsByRole, processRoles, treeCpuMs } from './process-tree.js';
 import { writeLineChart } from './xdt/chart.js';
 import { createTopology, type Topology } from './xdt/netns.js';
 
@@ -222,6 +221,8 @@ interface RoundResult {
   hostCpuBusy: number;
   /** CPU this benchmark's processes used in the round (both clusters, the idle one's background included). */
   benchCpuMs: number;
+  /** CPU seconds the host's other processes used in the round. */
+  otherCpuSeconds: number;
   /** The same by role: queue-proxy, function, activator, node-agent, bench (this process), … */
   cpuMsByRole: Record<string, number>;
   decisions: LocalityDecisions;
@@ -236,8 +237,7 @@ async function shuffleRound(ctx: SuiteContext, d: Deployment, where: Where, sett
   const decisionsBefore = await activatorDecisions(cluster);
   const pullsBefore = await reducerPulls(ctx, d);
   const linkBefore = linkBytesOut(where, d.mode);
-  const cpuBefore = parseHostCpu(readFileSync('/proc/stat', 'utf8'));
-  const treeBefore = treeCpuMs();
+  const endLoad = measureHostLoad();
   const startedAt = performance.now();
   const answers = await Promise.all(
     plan.map(async (task): Promise<ProduceAnswer> => {
@@ -249,10 +249,8 @@ async function shuffleRound(ctx: SuiteContext, d: Deployment, where: Where, sett
     }),
   );
   const makespanMs = performance.now() - startedAt;
-  const cpuBusy = hostCpuBusy(cpuBefore, parseHostCpu(readFileSync('/proc/stat', 'utf8')));
-  const treeAfter = treeCpuMs();
-  const benchCpuMs = cpuMsSince(treeBefore, treeAfter);
-  const byRole = cpuMsByRole(treeBefore, treeAfter, processRoles(treeAfter.keys()));
+  const load = endLoad();
+  const byRole = cpuMsByRole(load.treeBefore, load.treeAfter, processRoles(load.treeAfter.keys()));
   const linkOut = linkBytesOut(where, d.mode).map((b, i) => b - linkBefore[i]);
   const account = accountRound(plan, answers, d.reducerNodes, settings.objectBytes);
   if (account.failures.length > 0) throw new Error(`${d.mode} shuffle round ${round} failed:\n${account.failures.slice(0, 10).join('\n')}`);
@@ -265,8 +263,9 @@ async function shuffleRound(ctx: SuiteContext, d: Deployment, where: Where, sett
     objects: account.objects,
     linkBytes: linkOut[0] + linkOut[1],
     busiestLinkBytes: Math.max(...linkOut),
-    hostCpuBusy: cpuBusy,
-    benchCpuMs,
+    hostCpuBusy: load.hostCpuBusy,
+    benchCpuMs: load.benchCpuMs,
+    otherCpuSeconds: load.otherCpuSeconds,
     cpuMsByRole: byRole,
     decisions,
     pulls,
@@ -336,7 +335,7 @@ class Results {
     emit('shuffle_cpu_seconds', mean((r) => net(r)) / 1000, 's/round');
     const roles = [...new Set(rounds.flatMap((r) => Object.keys(r.cpuMsByRole)))].sort();
     for (const role of roles) emit(`shuffle_cpu_seconds_${role.replaceAll('-', '_')}`, mean((r) => net(r, role)) / 1000, 's/round');
-    emit('other_cpu_seconds', mean((r) => Math.max(0, (r.hostCpuBusy / 100) * (r.makespanMs / 1000) * os.availableParallelism() - r.benchCpuMs / 1000)), 's/round');
+    emit('other_cpu_seconds', mean((r) => r.otherCpuSeconds), 's/round');
     emit('local_decisions', decided === 0 ? 0 : (100 * rounds.reduce((s, r) => s + r.decisions.local, 0)) / decided, '%');
     emit('decided_invocations', decided / rounds.length, 'per round');
     // Which path the reducers' pulls took: shm (same node, shared memory), tcp (over the network, or same node

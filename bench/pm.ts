@@ -1,7 +1,9 @@
 // The "pm" suite: the published PM-write experiment scaled to this machine. T tasks write a fixed volume to PM at once
 // through a real one-node local cluster (activator → queue-proxy → examples/pm → the node's emulated device), with
 // PM-write admission off (uncontrolled), on (the calibrated limit), and at each fixed limit (the oracle is the best of
-// those); plus the overhead of the PM path where the device shows no contention (plain directory vs PM off).
+// those); plus the overhead of the PM path where the device shows no contention (plain directory vs PM off). Each
+// configuration also records the load on this host during its rounds (host_cpu_busy, other_cpu_seconds: the CPU that
+// processes outside this benchmark's process tree used), and warns when that load may have disturbed the results.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import { startLocalCluster, type LocalCluster } from '../cli/local-cluster.js';
 import { parseFunctionDefinition } from '../lib/function-spec.js';
 import { silentLogger } from '../lib/logger.js';
 import { waitForHttpOk } from '../lib/net.js';
+import { measureHostLoad, type HostLoad } from './host-load.js';
 import { percentile } from './percentile.js';
 import type { BenchTarget } from './record.js';
 import type { Suite, SuiteContext } from './suite.js';
@@ -19,6 +22,8 @@ const DOMAIN = 'sluice.localhost';
 const REPO_ROOT = path.resolve(DIST_DIR, '..');
 const MIB = 2 ** 20;
 const METRICS_PORT = 9095;
+/** Other processes' CPU in a round above which the round may have been disturbed (a quiet host shows 0–0.05 s). */
+const OTHER_LOAD_WARNING_SECONDS = 0.3;
 
 export interface PmSettings {
   tasks: number;
@@ -44,6 +49,8 @@ export const PM_TARGETS: readonly BenchTarget[] = [
 interface RoundResult {
   jctMs: number[];
   makespanMs: number;
+  /** The host's load over the round. */
+  load: HostLoad;
 }
 
 interface CaseResult {
@@ -54,6 +61,11 @@ interface CaseResult {
   p99Ms: number;
   throughputMBps: number;
   maxWaitMs: number;
+  /** Mean over the rounds of the host's busy share (%), and of the CPU seconds this benchmark's tree used. */
+  hostCpuBusy: number;
+  benchCpuSeconds: number;
+  /** Per round, the CPU seconds other processes on the host used. */
+  otherCpuSeconds: number[];
 }
 
 /** One cluster configuration: started, warmed, measured `rounds` times with T concurrent tasks, stopped. */
@@ -110,6 +122,7 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
     };
     const makespan = rounds.reduce((a, x) => a + x.makespanMs, 0) / rounds.length;
     const maxWaitMs = await scrapeMaxWait(`http://127.0.${subnetBase}.1:${METRICS_PORT}/metrics`);
+    const meanOf = (f: (x: RoundResult) => number) => rounds.reduce((a, x) => a + f(x), 0) / rounds.length;
     return {
       meanMs: jct.reduce((a, b) => a + b, 0) / jct.length,
       writerMeanMs: byClass(false),
@@ -117,6 +130,9 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
       p99Ms: percentile(jct, 99),
       throughputMBps: (tasks.length * settings.bytesPerTask) / 1e6 / (makespan / 1000),
       maxWaitMs,
+      hostCpuBusy: meanOf((x) => x.load.hostCpuBusy),
+      benchCpuSeconds: meanOf((x) => x.load.benchCpuMs) / 1000,
+      otherCpuSeconds: rounds.map((x) => x.load.otherCpuSeconds),
     };
   } finally {
     await stop();
@@ -124,6 +140,7 @@ async function measure(ctx: SuiteContext, name: string, env: Record<string, stri
 }
 
 async function round(urls: readonly string[]): Promise<RoundResult> {
+  const endLoad = measureHostLoad();
   const started = performance.now();
   const jctMs = await Promise.all(
     urls.map(async (url) => {
@@ -134,7 +151,8 @@ async function round(urls: readonly string[]): Promise<RoundResult> {
       return performance.now() - t0;
     }),
   );
-  return { jctMs, makespanMs: performance.now() - started };
+  const makespanMs = performance.now() - started;
+  return { jctMs, makespanMs, load: endLoad() };
 }
 
 /** The node's longest admission wait so far (sluice_node_agent_pm_max_wait_seconds), in ms; 0 without admission. */
@@ -156,6 +174,15 @@ function emitCase(ctx: SuiteContext, caseName: string, r: CaseResult): void {
   if (!Number.isNaN(r.readerMeanMs)) {
     ctx.emit({ bench: BENCH, case: caseName, metric: 'writer_mean_jct', value: r.writerMeanMs, unit: 'ms' });
     ctx.emit({ bench: BENCH, case: caseName, metric: 'reader_mean_jct', value: r.readerMeanMs, unit: 'ms' });
+  }
+  const other = r.otherCpuSeconds;
+  const otherMean = other.reduce((a, b) => a + b, 0) / other.length;
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'host_cpu_busy', value: r.hostCpuBusy, unit: '%' });
+  ctx.emit({ bench: BENCH, case: caseName, metric: 'other_cpu_seconds', value: otherMean, unit: 's/round' });
+  const rounds = other.map((s) => s.toFixed(2)).join(', ');
+  ctx.log(`${caseName}: host CPU ${r.hostCpuBusy.toFixed(0)} % busy, this benchmark ${r.benchCpuSeconds.toFixed(2)} s/round, other processes ${rounds} s by round`);
+  if (other.some((s) => s > OTHER_LOAD_WARNING_SECONDS)) {
+    ctx.log(`WARNING ${caseName}: other load on the host: results may be disturbed (other processes used ${rounds} s of CPU by round; over ${OTHER_LOAD_WARNING_SECONDS} s in a round)`);
   }
 }
 

@@ -31,7 +31,8 @@ export function parsePromSample(text: string, name: string): number | undefined 
 
 let ticksPerSecond: number | undefined;
 
-function clockTicksPerSecond(): number {
+/** The kernel's clock ticks per second (CLK_TCK), the unit of /proc's CPU times; 100 when getconf cannot say. */
+export function clockTicksPerSecond(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

@@ -18,11 +18,9 @@ import {
   roundOrder,
   sumPulls,
   xdtPullsByPath,
-  hostCpuBusy,
   localityDecisions,
   linkUtilization,
   localitySettings,
-  parseHostCpu,
   parseBytes,
   shufflePlan,
   summarizeMakespans,
@@ -204,15 +202,6 @@ test('summarizeMakespans: nearest-rank median and p95, mean', () => {
 test('linkUtilization: bytes over what the rate carries in the time', () => {
   assert.equal(linkUtilization(125_000_000, 1000, 1000), 100);
   assert.equal(linkUtilization(125_000_000 / 4, 2000, 250), 50);
-});
-
-test('parseHostCpu / hostCpuBusy: busy and idle ticks of all CPUs, and the busy share between two readings', () => {
-  const before = parseHostCpu('cpu  100 5 50 1000 20 3 2 0 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\nintr 1 2\n');
-  assert.deepEqual(before, { busy: 160, idle: 1020 });
-  const after = { busy: before.busy + 150, idle: before.idle + 50 };
-  assert.equal(hostCpuBusy(before, after), 75);
-  assert.equal(hostCpuBusy(before, before), 0);
-  assert.throws(() => parseHostCpu('intr 1 2'), /no "cpu" line/);
 });
 
 test('caseName: topology, rate and mode', () => {

@@ -224,27 +224,6 @@ export function summarizeMakespans(ms: readonly number[]): MakespanSummary {
   return { p50Ms: percentile(ms, 50), p95Ms: percentile(ms, 95), meanMs: ms.reduce((a, b) => a + b, 0) / ms.length };
 }
 
-export interface HostCpuTicks {
-  busy: number;
-  idle: number;
-}
-
-/** All CPUs' busy and idle (idle + iowait) clock ticks from the "cpu" line of /proc/stat. */
-export function parseHostCpu(procStat: string): HostCpuTicks {
-  const line = procStat.split('\n').find((l) => /^cpu\s/.test(l));
-  const fields = line?.trim().split(/\s+/).slice(1, 9).map(Number) ?? [];
-  if (fields.length < 8 || fields.some((f) => !Number.isFinite(f))) throw new Error(`no "cpu" line in /proc/stat: ${procStat.slice(0, 80)}`);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
-  return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait };
-}
-
-/** Share (%) of all CPUs busy between two readings. */
-export function hostCpuBusy(before: HostCpuTicks, after: HostCpuTicks): number {
-  const busy = after.busy - before.busy;
-  const total = busy + after.idle - before.idle;
-  return total > 0 ? (100 * busy) / total : 0;
-}
-
 /** Share (%) of a link at `rateMbit` that `bytes` in `ms` used. */
 export function linkUtilization(bytes: number, ms: number, rateMbit: number): number {
   return (100 * bytes * 8) / ((ms / 1000) * rateMbit * 1e6);

@@ -1,7 +1,7 @@
 // CPU time of a process tree (this benchmark and everything it started: components, queue-proxies, functions), read
 // from /proc, so a round's cost can be told apart from other load on a shared host.
 import { readdirSync, readFileSync } from 'node:fs';
-import { processCpuMs } from '../proc-cpu.js';
+import { processCpuMs } from './proc-cpu.js';
 
 /** The parent pid in the text of /proc/<pid>/stat (field 4; fields are counted after the command name's last ")"). */
 export function parseStatPpid(stat: string): number {
