@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/net.js';
+import { until } from '../../lib/testing/until.js';
 import { spawnOwned, tailFile, terminate } from '../../lib/process.js';
 import { defaultBinDir, startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 
@@ -314,4 +315,16 @@ export function installingSuite(options: { release: string; namespace: string; h
       installed = true;
     },
   };
+}
+
+/**
+ * Waits until the node agent DaemonSet has a ready pod on every node. `helm install --wait` can
+ * return before the DaemonSet controller has counted the last agent ready.
+ */
+export async function nodeAgentsReady(cluster: E2eCluster, namespace: string, timeoutMs = 60_000): Promise<void> {
+  await until('a ready node agent on every node', timeoutMs, async () => {
+    const ds = JSON.parse(await cluster.kubectl('get', 'daemonset', 'sluice-node-agent', '-n', namespace, '-o', 'json')) as { status: { numberReady?: number; desiredNumberScheduled?: number } };
+    const { numberReady = 0, desiredNumberScheduled = 0 } = ds.status;
+    return desiredNumberScheduled > 0 && numberReady === desiredNumberScheduled ? true : undefined;
+  });
 }

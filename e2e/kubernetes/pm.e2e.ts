@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_OPTIONS, grpc, loadNodeAgentProto, loadPmProto } from '../../lib/grpc.js';
 import { until } from '../../lib/testing/until.js';
-import { step, metricValue, installingSuite } from './cluster.js';
+import { step, metricValue, installingSuite, nodeAgentsReady } from './cluster.js';
 import type { NodePm__Output } from '../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 import type { PmInfo__Output } from '../../protos/generated/sluice/pm/v1/PmInfo.js';
 
@@ -51,8 +51,8 @@ test('PM on Kubernetes: a PM-writing function is admitted and profiled by its no
       '--wait', '--timeout', '240s',
     );
     suite.installed();
+    await nodeAgentsReady(suite.cluster, NAMESPACE);
     const ds = await json('get', 'daemonset', 'sluice-node-agent', '-n', NAMESPACE);
-    assert.equal(ds.status.numberReady, ds.status.desiredNumberScheduled, 'a node agent on every node');
     const agents = (await json('get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=node-agent')).items;
     const hostPath = ds.spec.template.spec.volumes.find((v: any) => v.name === 'sluice-pm').hostPath.path;
     step(`node agents: ${agents.map((a: any) => `${a.spec.nodeName} pod ${a.status.podIP} host ${a.status.hostIP}`).join(', ')}; PM in ${hostPath}`);

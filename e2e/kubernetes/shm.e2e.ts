@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } 
 import path from 'node:path';
 import { until } from '../../lib/testing/until.js';
 import { isSegmentName } from '../../lib/xdt/segment-name.js';
-import { step, metricValue, installingSuite, functionYaml } from './cluster.js';
+import { step, metricValue, installingSuite, functionYaml, nodeAgentsReady } from './cluster.js';
 
 const NAMESPACE = 'sluice-system';
 const RELEASE = 'sluice';
@@ -47,8 +47,8 @@ test('XDT same-node fast path on Kubernetes: producer and consumer on one node p
       '--wait', '--timeout', '240s',
     );
     suite.installed();
+    await nodeAgentsReady(suite.cluster, NAMESPACE);
     const ds = await json('get', 'daemonset', 'sluice-node-agent', '-n', NAMESPACE);
-    assert.equal(ds.status.numberReady, ds.status.desiredNumberScheduled, 'a node agent on every node');
     const hostPath: string = ds.spec.template.spec.volumes.find((v: any) => v.name === 'sluice-xdt-shm').hostPath.path;
     const node: string = (await json('get', 'nodes')).items.map((n: any) => n.metadata.name).sort()[0];
     const agent = (await json('get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=node-agent')).items.find((a: any) => a.spec.nodeName === node);
