@@ -48,7 +48,9 @@ test('queue-proxy exiting on its own fails the instance and kills the function s
   process.kill(pids.queueProxy!, 'SIGTERM');
   const deleted = await waitEvent('DELETED', name, (e) => e.type === 'DELETED');
   assert.match(deleted.instance.message, /^queue-proxy exited with code 0 \(log: .*\.queue-proxy\.log\)$/);
-  assert.deepEqual(history(name), ['ADDED/STARTING', 'MODIFIED/READY', 'MODIFIED/FAILED', 'DELETED/FAILED']);
+  // A draining queue-proxy answers /ready with 503, so a probe that lands before it exits may report STARTING first.
+  const seen = history(name).filter((e, i, all) => !(e === 'MODIFIED/STARTING' && all[i - 1] === 'MODIFIED/READY'));
+  assert.deepEqual(seen, ['ADDED/STARTING', 'MODIFIED/READY', 'MODIFIED/FAILED', 'DELETED/FAILED'], history(name).join(', '));
   assert.equal(isAlive(pids.functionServer!), false);
   assert.equal(runtime.get(name), undefined);
 });
