@@ -18,7 +18,7 @@ import type { Profile } from '../framework.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import { describeUnschedulable, schedule } from '../schedule.js';
 import { nodeAgentTargets } from './node-agents.js';
-import { DEFAULT_PM_VIEW_TIMEOUT_MS, NodeAgentViews } from './pm-views.js';
+import { DEFAULT_NODE_VIEW_TIMEOUT_MS, NodeAgentViews } from './pm-views.js';
 import { frameworkPod, snapshotOf } from './snapshot.js';
 
 export interface BinderOptions {
@@ -34,7 +34,7 @@ export interface BinderOptions {
    * Deadline of each node agent's GetNodePm and GetNodeFlows, asked in parallel before a placement (default 250 ms, as
    * locally); a node not answering in time has an unknown PM view and contributes no flows or link costs.
    */
-  pmViewTimeoutMs?: number;
+  nodeViewTimeoutMs?: number;
 }
 
 export interface RunningBinder {
@@ -71,7 +71,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
    * The node agents' PM views (GetNodePm, for pm-writer-spread) and XDT flows and link costs (GetNodeFlows, for
    * cost-model); the agents are pods of the node-agent DaemonSet.
    */
-  const agentViews = new NodeAgentViews(logger, options.pmViewTimeoutMs ?? DEFAULT_PM_VIEW_TIMEOUT_MS);
+  const agentViews = new NodeAgentViews(logger, options.nodeViewTimeoutMs ?? DEFAULT_NODE_VIEW_TIMEOUT_MS);
 
   const isOurs = (pod: V1Pod): boolean => pod.spec?.schedulerName === options.schedulerName;
   const onPod = (pod: V1Pod): void => {
@@ -139,7 +139,7 @@ export function startBinder(options: BinderOptions): RunningBinder {
     if (!pod || pod.spec?.nodeName || pod.metadata?.deletionTimestamp || !isOurs(pod) || assumed.has(k)) return 'done';
     const fnName = pod.metadata?.labels?.[FUNCTION_LABEL];
     const definition = definitionFor(pod, fnName === undefined ? undefined : functions.get(namespace, fnName), logger);
-    // Asked now (predictions and flows change with every invocation), at most pmViewTimeoutMs.
+    // Asked now (predictions and flows change with every invocation), at most nodeViewTimeoutMs.
     const { pm, flows } = await agentViews.get(nodeAgentTargets(pods.list()));
     const current = pods.get(namespace, name);
     if (!current || current.spec?.nodeName || current.metadata?.deletionTimestamp) return 'done';

@@ -12,8 +12,8 @@ import type { NodeAgentClient } from '../../protos/generated/sluice/nodeagent/v1
 import type { NodeFlows__Output } from '../../protos/generated/sluice/nodeagent/v1/NodeFlows.js';
 import type { NodePm__Output } from '../../protos/generated/sluice/nodeagent/v1/NodePm.js';
 
-/** The local platform's deadline (lib/platform/local/controller.ts pmViewTimeoutMs): placement never waits longer on a node. */
-export const DEFAULT_PM_VIEW_TIMEOUT_MS = 250;
+/** The local platform's deadline (lib/platform/local/controller.ts nodeViewTimeoutMs): placement never waits longer on a node. */
+export const DEFAULT_NODE_VIEW_TIMEOUT_MS = 250;
 
 export interface NodeAgentViewSet {
   /** node → its PM view, for the nodes whose agent answered GetNodePm in time with a known mode. */
@@ -28,7 +28,7 @@ export class NodeAgentViews {
 
   constructor(
     private readonly logger: Logger,
-    private readonly timeoutMs = DEFAULT_PM_VIEW_TIMEOUT_MS,
+    private readonly timeoutMs = DEFAULT_NODE_VIEW_TIMEOUT_MS,
   ) {}
 
   /** Asks every agent (node → host:port) both views at once; resolves within the deadline whatever the agents do. */

@@ -60,7 +60,7 @@ test("the controller's scheduling snapshot carries each node's PM view", async (
   controller.setScale('default', 'writer', 1);
   const request = await waitFor('the Schedule request', () => scheduler.requests[0]);
   // The hung node costs the placement its short deadline, no more.
-  assert.ok(Date.now() - started < DEFAULT_CONTROLLER_OPTIONS.pmViewTimeoutMs + 1_000, `placement waited ${Date.now() - started} ms`);
+  assert.ok(Date.now() - started < DEFAULT_CONTROLLER_OPTIONS.nodeViewTimeoutMs + 1_000, `placement waited ${Date.now() - started} ms`);
 
   const byNode = Object.fromEntries(request.nodes.map((n) => [n.node!.name, n.pm]));
   assert.deepEqual(byNode[withPm.config.name], {

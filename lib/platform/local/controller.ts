@@ -30,7 +30,7 @@ export interface ControllerOptions {
    * Deadline of the per-node GetNodePm and GetNodeFlows asked (in parallel) before each placement; a node
    * not answering in time has an unknown PM view and contributes no flows or link costs.
    */
-  pmViewTimeoutMs: number;
+  nodeViewTimeoutMs: number;
 }
 
 /** Delay before replacing the n-th consecutive failed instance: the first is replaced at once. */
@@ -48,7 +48,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   retryDelayMs: 1_000,
   crashLoopBaseDelayMs: 1_000,
   crashLoopMaxDelayMs: 30_000,
-  pmViewTimeoutMs: 250,
+  nodeViewTimeoutMs: 250,
 };
 
 interface NodeHandle {
@@ -403,7 +403,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
     await Promise.all(
       [...this.nodes.values()].map(async (n) => {
         try {
-          out.set(n.info.name, await unary<unknown, NodePm__Output>((req, options, cb) => n.client.GetNodePm(req as never, options, cb), {}, this.options.pmViewTimeoutMs));
+          out.set(n.info.name, await unary<unknown, NodePm__Output>((req, options, cb) => n.client.GetNodePm(req as never, options, cb), {}, this.options.nodeViewTimeoutMs));
         } catch (err) {
           this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no PM view of the node for this placement');
         }
@@ -424,7 +424,7 @@ export class LocalController extends EventEmitter<ControllerEvents> {
         try {
           out.set(
             n.info.name,
-            await unary<unknown, NodeFlows__Output>((req, options, cb) => n.client.GetNodeFlows(req as never, options, cb), {}, this.options.pmViewTimeoutMs),
+            await unary<unknown, NodeFlows__Output>((req, options, cb) => n.client.GetNodeFlows(req as never, options, cb), {}, this.options.nodeViewTimeoutMs),
           );
         } catch (err) {
           this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no flow view of the node for this placement');
