@@ -247,7 +247,7 @@ export class PodWorker {
    * Runs one sandbox step until it succeeds or the pod stops; meanwhile every container waits with the step's
    * error as its message (kubelet's FailedCreatePodSandBox / FailedMount, retried with back-off).
    */
-  private async untilSetUp(step: () => Promise<void>): Promise<void> {
+  private async untilSetUp(step: () => Promise<void>, what = 'pod sandbox set-up failed'): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       try {
@@ -260,7 +260,7 @@ export class PodWorker {
       } catch (err) {
         failures++;
         const message = (err as Error).message;
-        this.logger.warn({ err: message }, 'pod sandbox set-up failed, retrying');
+        this.logger.warn({ err: message }, `${what}, retrying`);
         for (const r of [...this.initRunners, ...this.runners]) r.status.state = { waiting: { reason: r.status.state.waiting?.reason ?? 'ContainerCreating', message } };
         this.markDirty();
         try {
@@ -314,27 +314,13 @@ export class PodWorker {
     const source = volume?.projected?.sources?.find((s) => s.serviceAccountToken)?.serviceAccountToken;
     if (!volume || !source) return;
     this.tokenVolume = volume.name;
-    let failures = 0;
-    while (!this.stopped) {
+    await this.untilSetUp(async () => {
       try {
         await this.writeKubeconfig(source);
-        if (failures > 0) {
-          for (const r of [...this.initRunners, ...this.runners]) if (r.status.state.waiting) r.status.state = { waiting: { reason: r.status.state.waiting.reason } };
-        }
-        return;
       } catch (err) {
-        failures++;
-        const message = `MountVolume.SetUp failed for volume "${volume.name}" : ${(err as Error).message}`;
-        this.logger.warn({ err: (err as Error).message }, 'service account token request failed');
-        for (const r of [...this.initRunners, ...this.runners]) r.status.state = { waiting: { reason: r.status.state.waiting?.reason ?? 'ContainerCreating', message } };
-        this.markDirty();
-        try {
-          await sleep(Math.min(500 * 2 ** (failures - 1), 10_000), undefined, { signal: this.stopping.signal });
-        } catch {
-          return;
-        }
+        throw new Error(`MountVolume.SetUp failed for volume "${volume.name}" : ${(err as Error).message}`);
       }
-    }
+    }, 'service account token request failed');
   }
 
   private async writeKubeconfig(source: { audience?: string; expirationSeconds?: number }): Promise<void> {
