@@ -394,44 +394,31 @@ export class LocalController extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Every node's PM view, asked now (predictions change with every invocation): one cheap unary call
-   * per node, in parallel, with a short deadline. A node that does not answer in time (or an agent
-   * without GetNodePm) is left out, so its PM is unknown: placement never waits long on it or fails for it.
+   * One view of every node, asked now (PM predictions and flows change with every invocation): one cheap unary
+   * call per node, in parallel, with a short deadline. A node that does not answer in time (or an agent without
+   * the call) is left out: its PM is unknown and it contributes no flows, so placement never waits long on it
+   * or fails for it (the scheduler falls back on its priors).
    */
-  private async pmViews(): Promise<Map<string, NodePm__Output>> {
-    const out = new Map<string, NodePm__Output>();
+  private async nodeViews<T>(what: string, ask: (client: NodeAgentClient, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: T) => void) => unknown): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
     await Promise.all(
       [...this.nodes.values()].map(async (n) => {
         try {
-          out.set(n.info.name, await unary<unknown, NodePm__Output>((req, options, cb) => n.client.GetNodePm(req as never, options, cb), {}, this.options.nodeViewTimeoutMs));
+          out.set(n.info.name, await unary<unknown, T>((_req, options, cb) => ask(n.client, options, cb), {}, this.options.nodeViewTimeoutMs));
         } catch (err) {
-          this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no PM view of the node for this placement');
+          this.logger.debug({ node: n.info.name, err: (err as Error).message }, `no ${what} view of the node for this placement`);
         }
       }),
     );
     return out;
   }
 
-  /**
-   * Every node's XDT flows and measured inbound link costs, asked now as pmViews() asks for PM views (in
-   * parallel with them, same deadline). A node that does not answer in time (or an agent without
-   * GetNodeFlows) contributes nothing: the scheduler then has fewer flows and falls back on its priors.
-   */
-  private async flowViews(): Promise<Map<string, NodeFlows__Output>> {
-    const out = new Map<string, NodeFlows__Output>();
-    await Promise.all(
-      [...this.nodes.values()].map(async (n) => {
-        try {
-          out.set(
-            n.info.name,
-            await unary<unknown, NodeFlows__Output>((req, options, cb) => n.client.GetNodeFlows(req as never, options, cb), {}, this.options.nodeViewTimeoutMs),
-          );
-        } catch (err) {
-          this.logger.debug({ node: n.info.name, err: (err as Error).message }, 'no flow view of the node for this placement');
-        }
-      }),
-    );
-    return out;
+  private pmViews(): Promise<Map<string, NodePm__Output>> {
+    return this.nodeViews<NodePm__Output>('PM', (client, options, cb) => client.GetNodePm({}, options, cb));
+  }
+
+  private flowViews(): Promise<Map<string, NodeFlows__Output>> {
+    return this.nodeViews<NodeFlows__Output>('flow', (client, options, cb) => client.GetNodeFlows({}, options, cb));
   }
 
   private stopInstance(name: string): void {
