@@ -93,19 +93,23 @@ function shmOn(config: DesiredConfig): boolean {
   return config.xdtShmHostPath !== '' && config.xdtSecret !== '';
 }
 
-/** The node's segment directory, as the node agent names it (downward API spec.nodeName, as SLUICE_PM_DIR). */
-function shmDir(config: DesiredConfig): string {
-  return `${config.xdtShmHostPath.replace(/\/+$/, '')}/$(NODE_NAME)`;
+/** A node agent's directory under a hostPath shared by every node's agent, as the agent names it (downward API spec.nodeName). */
+function nodeDir(hostPath: string): string {
+  return `${hostPath.replace(/\/+$/, '')}/$(NODE_NAME)`;
 }
 
-/** The node agent of the pod's node, through its hostPort: the pod's own node, whatever pod network it has. */
+/** The node agent of the pod's node, through its hostPort `port`: the pod's own node, whatever pod network it has. */
+function agentAt(port: number): string {
+  return `$(HOST_IP):${port}`;
+}
+
 function pmAddress(config: DesiredConfig): string {
-  return `$(HOST_IP):${config.pmPort}`;
+  return agentAt(config.pmPort);
 }
 
-/** The node agent's FlowProfile, through its hostPort, as pmAddress; undefined when the port is not exposed. */
+/** The node agent's FlowProfile; undefined when the port is not exposed. */
 function nodeAgentAddress(config: DesiredConfig): string | undefined {
-  return config.nodeAgentPort > 0 ? `$(HOST_IP):${config.nodeAgentPort}` : undefined;
+  return config.nodeAgentPort > 0 ? agentAt(config.nodeAgentPort) : undefined;
 }
 
 /** HOST_IP only for a pod that dials its node's agent. */
@@ -130,7 +134,7 @@ function userContainer(def: FunctionDefinition, config: DesiredConfig): V1Contai
   // As the local node agent gives its instances (launch-plan.ts): the node's PM directory and its agent.
   if (pmOn(config)) {
     env.push(
-      { name: 'SLUICE_PM_DIR', value: `${config.pmHostPath.replace(/\/+$/, '')}/$(NODE_NAME)` },
+      { name: 'SLUICE_PM_DIR', value: nodeDir(config.pmHostPath) },
       { name: 'SLUICE_PM_ADDRESS', value: pmAddress(config) },
     );
   }
@@ -185,7 +189,7 @@ function queueProxyContainer(def: FunctionDefinition, config: DesiredConfig): V1
       { name: queueProxyEnvName('xdt-local-port'), value: String(XDT_LOCAL_PORT) },
     );
     // Same-node pulls through a segment in the node's shared-memory directory instead of TCP (queue-proxy/xdt/shm.ts).
-    if (shmOn(config)) env.push({ name: queueProxyEnvName('xdt-shm-dir'), value: shmDir(config) });
+    if (shmOn(config)) env.push({ name: queueProxyEnvName('xdt-shm-dir'), value: nodeDir(config.xdtShmHostPath) });
   }
   return {
     name: 'queue-proxy',
